@@ -1,0 +1,325 @@
+//! Configuration: the only module that reads the environment.
+//!
+//! The environment is read once per process ([`Config::global`]) into a [`Config`] that
+//! holds every variable, present or not. A job then asks for what it needs
+//! ([`Config::for_job`]) and gets either a complete, typed [`JobConfig`] or one
+//! [`ConfigError`] naming every missing or invalid variable at once — never a value.
+//! Secrets are held as [`Secret`]s. The variables are documented in `.env.example` and
+//! the README.
+
+use std::fmt;
+use std::time::Duration;
+
+use once_cell::sync::Lazy;
+
+use crate::job::Job;
+use crate::logging::LogFormat;
+use crate::secret::Secret;
+
+/// Default MiniMax endpoint (OpenAI-compatible chat completions live under it).
+pub const DEFAULT_MINIMAX_BASE_URL: &str = "https://api.minimax.io/v1";
+/// Default MiniMax model.
+pub const DEFAULT_MINIMAX_MODEL: &str = "MiniMax-M2";
+
+/// Every variable as read from the environment. Build it with [`Config::global`] in
+/// production or [`Config::from_lookup`] in tests.
+#[derive(Debug, Clone)]
+pub struct Config {
+    cron_secret: Option<Secret>,
+    internal_api_key: Option<Secret>,
+    supabase_url: Option<String>,
+    supabase_key: Option<Secret>,
+    minimax_api_key: Option<Secret>,
+    minimax_base_url: String,
+    minimax_model: String,
+    llm_provider: LlmProvider,
+    /// Tunables with documented defaults.
+    pub tunables: Tunables,
+    /// `SUPACRON_LOG` (default `info`): the most detailed level logged.
+    pub log_level: tracing::Level,
+    /// `SUPACRON_LOG_FORMAT` (default `json`): `json` or `pretty`.
+    pub log_format: LogFormat,
+    /// Variables that are set but unusable, with the reason (never the value).
+    invalid: Vec<String>,
+}
+
+/// Which LLM the memory and schedule jobs call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LlmProvider {
+    /// MiniMax's chat completions API (production).
+    Minimax,
+    /// A deterministic, clearly labelled stand-in for local demos (`model = 'offline'`).
+    Offline,
+}
+
+/// Numbers an operator may tune, each with a documented default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tunables {
+    /// `SUPACRON_TIME_BUDGET_SECS`: overrides the run's time budget (default: the job's
+    /// `maxDuration` minus a safety margin, see [`Tunables::time_budget`]).
+    pub time_budget_secs: Option<u64>,
+    /// `SUPABASE_TIMEOUT_SECS` (default 10): timeout of one PostgREST request.
+    pub supabase_timeout_secs: u64,
+    /// `MINIMAX_TIMEOUT_SECS` (default 60): timeout of one LLM call.
+    pub minimax_timeout_secs: u64,
+}
+
+impl Default for Tunables {
+    fn default() -> Self {
+        Tunables { time_budget_secs: None, supabase_timeout_secs: 10, minimax_timeout_secs: 60 }
+    }
+}
+
+impl Tunables {
+    /// The time a run of `job` may spend working: `SUPACRON_TIME_BUDGET_SECS` when set,
+    /// else the job's `maxDuration` minus 10 % (at least 5 s) kept for answering and logging.
+    pub fn time_budget(&self, job: Job) -> Duration {
+        if let Some(secs) = self.time_budget_secs {
+            return Duration::from_secs(secs);
+        }
+        let max = job.max_duration_secs();
+        Duration::from_secs(max - (max / 10).max(5))
+    }
+}
+
+/// How to reach Supabase's REST API.
+#[derive(Debug, Clone)]
+pub struct SupabaseConfig {
+    /// The PostgREST base URL, ending in `/rest/v1` for a Supabase project.
+    pub rest_url: String,
+    /// The service-role key (legacy JWT) or a secret key (`sb_secret_...`).
+    pub key: Secret,
+    /// Timeout of one request.
+    pub timeout: Duration,
+}
+
+/// How to reach the LLM.
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    /// Which provider.
+    pub provider: LlmProvider,
+    /// `MINIMAX_API_KEY` (absent only with the offline provider).
+    pub api_key: Option<Secret>,
+    /// `MINIMAX_BASE_URL`.
+    pub base_url: String,
+    /// `MINIMAX_MODEL`.
+    pub model: String,
+    /// Timeout of one call.
+    pub timeout: Duration,
+}
+
+/// Everything one job needs, complete and validated.
+#[derive(Debug, Clone)]
+pub struct JobConfig {
+    /// Supabase access.
+    pub supabase: SupabaseConfig,
+    /// LLM access, for the jobs that call one.
+    pub llm: Option<LlmConfig>,
+    /// Tunables.
+    pub tunables: Tunables,
+}
+
+/// Missing or invalid configuration. Names variables, never values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// Variables that are unset or empty.
+    pub missing: Vec<&'static str>,
+    /// Variables that are set but unusable, each with the reason.
+    pub invalid: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if !self.missing.is_empty() {
+            parts.push(format!("missing environment variables: {}", self.missing.join(", ")));
+        }
+        if !self.invalid.is_empty() {
+            parts.push(format!("invalid: {}", self.invalid.join("; ")));
+        }
+        write!(
+            f,
+            "{}. Set them in Vercel (Project Settings -> Environment Variables, Production) and redeploy, \
+             or in .env for local runs",
+            parts.join("; ")
+        )
+    }
+}
+
+static GLOBAL: Lazy<Config> = Lazy::new(|| Config::from_lookup(|name| std::env::var(name).ok()));
+
+impl Config {
+    /// The process-wide configuration, read from the environment on first use.
+    pub fn global() -> &'static Config {
+        &GLOBAL
+    }
+
+    /// Reads every variable through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Config {
+        let mut invalid = Vec::new();
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let secret = |name: &'static str, invalid: &mut Vec<String>| {
+            let value = get(name)?;
+            if value.trim() != value {
+                invalid.push(format!(
+                    "{name} has leading or trailing whitespace (often a newline from `echo`; set it with printf '%s')"
+                ));
+                return None;
+            }
+            if !value.bytes().all(|b| b.is_ascii_graphic()) {
+                invalid.push(format!("{name} contains characters that cannot be sent in an HTTP header"));
+                return None;
+            }
+            Some(Secret::new(value))
+        };
+        let cron_secret = secret("CRON_SECRET", &mut invalid);
+        let internal_api_key = secret("INTERNAL_API_KEY", &mut invalid);
+        let supabase_key = secret("SUPABASE_SERVICE_ROLE_KEY", &mut invalid);
+        if supabase_key.as_ref().is_some_and(|k| k.expose().starts_with("sb_publishable_")) {
+            invalid.push(
+                "SUPABASE_SERVICE_ROLE_KEY is a publishable key; use a secret key (sb_secret_...) or the legacy service_role key"
+                    .into(),
+            );
+        }
+        let minimax_api_key = secret("MINIMAX_API_KEY", &mut invalid);
+        let supabase_url = get("SUPABASE_URL").and_then(|url| match rest_url(&url) {
+            Some(rest) => Some(rest),
+            None => {
+                invalid.push("SUPABASE_URL must start with https:// or http://".into());
+                None
+            }
+        });
+        let llm_provider = match get("SUPACRON_LLM_PROVIDER").as_deref() {
+            None | Some("minimax") => LlmProvider::Minimax,
+            Some("offline") => LlmProvider::Offline,
+            Some(_) => {
+                invalid.push("SUPACRON_LLM_PROVIDER must be `minimax` or `offline`".into());
+                LlmProvider::Minimax
+            }
+        };
+        let log_level = match get("SUPACRON_LOG").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("info") => tracing::Level::INFO,
+            Some("error") => tracing::Level::ERROR,
+            Some("warn") => tracing::Level::WARN,
+            Some("debug") => tracing::Level::DEBUG,
+            Some("trace") => tracing::Level::TRACE,
+            Some(_) => {
+                invalid.push("SUPACRON_LOG must be one of error, warn, info, debug, trace".into());
+                tracing::Level::INFO
+            }
+        };
+        let log_format = match get("SUPACRON_LOG_FORMAT").as_deref() {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(_) => {
+                invalid.push("SUPACRON_LOG_FORMAT must be `json` or `pretty`".into());
+                LogFormat::Json
+            }
+        };
+        let defaults = Tunables::default();
+        let mut number = |name: &str, default: u64| match get(name) {
+            None => default,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    invalid.push(format!("{name} must be a whole number greater than 0"));
+                    default
+                }
+            },
+        };
+        let tunables = Tunables {
+            time_budget_secs: get("SUPACRON_TIME_BUDGET_SECS").map(|_| number("SUPACRON_TIME_BUDGET_SECS", 1)),
+            supabase_timeout_secs: number("SUPABASE_TIMEOUT_SECS", defaults.supabase_timeout_secs),
+            minimax_timeout_secs: number("MINIMAX_TIMEOUT_SECS", defaults.minimax_timeout_secs),
+        };
+        Config {
+            cron_secret,
+            internal_api_key,
+            supabase_url,
+            supabase_key,
+            minimax_api_key,
+            minimax_base_url: get("MINIMAX_BASE_URL")
+                .map(|u| u.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| DEFAULT_MINIMAX_BASE_URL.into()),
+            minimax_model: get("MINIMAX_MODEL").unwrap_or_else(|| DEFAULT_MINIMAX_MODEL.into()),
+            llm_provider,
+            tunables,
+            log_level,
+            log_format,
+            invalid,
+        }
+    }
+
+    /// `CRON_SECRET`, required by every function: without it every request is refused.
+    pub fn cron_secret(&self) -> Result<&Secret, ConfigError> {
+        self.cron_secret.as_ref().ok_or_else(|| ConfigError {
+            missing: vec!["CRON_SECRET"],
+            invalid: self.invalid_about("CRON_SECRET"),
+        })
+    }
+
+    /// `INTERNAL_API_KEY` (optional; accepted by the training functions).
+    pub fn internal_api_key(&self) -> Option<&Secret> {
+        self.internal_api_key.as_ref()
+    }
+
+    /// The configuration `job` needs, or one error naming everything missing or invalid.
+    pub fn for_job(&self, job: Job) -> Result<JobConfig, ConfigError> {
+        let needs = job.needs();
+        let mut missing = Vec::new();
+        if self.supabase_url.is_none() && self.invalid_about("SUPABASE_URL").is_empty() {
+            missing.push("SUPABASE_URL");
+        }
+        if self.supabase_key.is_none() && self.invalid_about("SUPABASE_SERVICE_ROLE_KEY").is_empty() {
+            missing.push("SUPABASE_SERVICE_ROLE_KEY");
+        }
+        let llm_wanted = needs.llm && self.llm_provider == LlmProvider::Minimax;
+        if llm_wanted && self.minimax_api_key.is_none() && self.invalid_about("MINIMAX_API_KEY").is_empty() {
+            missing.push("MINIMAX_API_KEY");
+        }
+        let relevant = |reason: &String| {
+            let llm_var = reason.starts_with("MINIMAX_") || reason.starts_with("SUPACRON_LLM_PROVIDER");
+            needs.llm || !llm_var
+        };
+        let invalid: Vec<String> = self.invalid.iter().filter(|r| relevant(r)).cloned().collect();
+        if !missing.is_empty() || !invalid.is_empty() {
+            return Err(ConfigError { missing, invalid });
+        }
+        let (Some(rest_url), Some(key)) = (self.supabase_url.clone(), self.supabase_key.clone()) else {
+            unreachable!("checked above");
+        };
+        Ok(JobConfig {
+            supabase: SupabaseConfig {
+                rest_url,
+                key,
+                timeout: Duration::from_secs(self.tunables.supabase_timeout_secs),
+            },
+            llm: needs.llm.then(|| LlmConfig {
+                provider: self.llm_provider,
+                api_key: self.minimax_api_key.clone(),
+                base_url: self.minimax_base_url.clone(),
+                model: self.minimax_model.clone(),
+                timeout: Duration::from_secs(self.tunables.minimax_timeout_secs),
+            }),
+            tunables: self.tunables.clone(),
+        })
+    }
+
+    fn invalid_about(&self, name: &str) -> Vec<String> {
+        self.invalid.iter().filter(|r| r.starts_with(name)).cloned().collect()
+    }
+}
+
+/// `https://abc.supabase.co` → `https://abc.supabase.co/rest/v1`; a URL that already
+/// names the REST root (`.../rest/v1`, or any other path) is kept as given.
+fn rest_url(url: &str) -> Option<String> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    if rest.is_empty() {
+        return None;
+    }
+    Some(if rest.contains('/') { url.to_string() } else { format!("{url}/rest/v1") })
+}
+
+#[cfg(test)]
+mod tests;

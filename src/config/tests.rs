@@ -1,0 +1,89 @@
+//! Unit tests of configuration validation.
+
+use std::collections::HashMap;
+
+use super::*;
+
+fn config(vars: &[(&str, &str)]) -> Config {
+    let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Config::from_lookup(|name| map.get(name).cloned())
+}
+
+const FULL: &[(&str, &str)] = &[
+    ("CRON_SECRET", "cron-secret-value-123"),
+    ("SUPABASE_URL", "https://abc.supabase.co"),
+    ("SUPABASE_SERVICE_ROLE_KEY", "sb_secret_abcdef"),
+    ("MINIMAX_API_KEY", "mm-key-xyz"),
+];
+
+#[test]
+fn every_missing_variable_is_named_at_once() {
+    let err = config(&[]).for_job(Job::Memory).unwrap_err();
+    assert_eq!(err.missing, vec!["SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "MINIMAX_API_KEY"]);
+    let text = err.to_string();
+    for name in ["SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "MINIMAX_API_KEY"] {
+        assert!(text.contains(name), "{text}");
+    }
+}
+
+#[test]
+fn empty_values_count_as_missing() {
+    let c = config(&[("CRON_SECRET", ""), ("SUPABASE_URL", ""), ("SUPABASE_SERVICE_ROLE_KEY", "k")]);
+    assert_eq!(c.cron_secret().unwrap_err().missing, vec!["CRON_SECRET"]);
+    assert_eq!(c.for_job(Job::Patch).unwrap_err().missing, vec!["SUPABASE_URL"]);
+}
+
+#[test]
+fn the_patch_job_never_needs_minimax() {
+    let c = config(&FULL[..3]);
+    let job = c.for_job(Job::Patch).expect("patch needs no LLM");
+    assert!(job.llm.is_none());
+    assert_eq!(c.for_job(Job::Schedule).unwrap_err().missing, vec!["MINIMAX_API_KEY"]);
+}
+
+#[test]
+fn the_offline_provider_needs_no_key() {
+    let mut vars = FULL[..3].to_vec();
+    vars.push(("SUPACRON_LLM_PROVIDER", "offline"));
+    let llm = config(&vars).for_job(Job::Memory).unwrap().llm.unwrap();
+    assert_eq!(llm.provider, LlmProvider::Offline);
+    assert!(llm.api_key.is_none());
+}
+
+#[test]
+fn errors_never_contain_values() {
+    let c = config(&[
+        ("CRON_SECRET", "trailing-newline-secret\n"),
+        ("SUPABASE_SERVICE_ROLE_KEY", "sb_publishable_topsecretvalue"),
+        ("SUPABASE_URL", "ftp://nope.example"),
+        ("SUPABASE_TIMEOUT_SECS", "soon"),
+    ]);
+    let err = c.cron_secret().unwrap_err();
+    assert!(err.to_string().contains("CRON_SECRET has leading or trailing whitespace"), "{err}");
+    let err = c.for_job(Job::Patch).unwrap_err().to_string();
+    assert!(err.contains("publishable key"), "{err}");
+    assert!(err.contains("SUPABASE_URL must start with https://"), "{err}");
+    assert!(err.contains("SUPABASE_TIMEOUT_SECS must be a whole number"), "{err}");
+    for value in ["trailing-newline-secret", "topsecretvalue", "nope.example", "soon"] {
+        assert!(!err.contains(value), "{err}");
+    }
+    assert!(!format!("{c:?}").contains("topsecretvalue"));
+}
+
+#[test]
+fn supabase_url_gets_the_rest_prefix() {
+    let job = config(FULL).for_job(Job::Patch).unwrap();
+    assert_eq!(job.supabase.rest_url, "https://abc.supabase.co/rest/v1");
+    let mut vars = FULL.to_vec();
+    vars[1] = ("SUPABASE_URL", "http://127.0.0.1:54321/rest/v1/");
+    assert_eq!(config(&vars).for_job(Job::Patch).unwrap().supabase.rest_url, "http://127.0.0.1:54321/rest/v1");
+}
+
+#[test]
+fn time_budget_leaves_a_margin_below_max_duration() {
+    let t = Tunables::default();
+    assert_eq!(t.time_budget(Job::Patch).as_secs(), 54);
+    assert_eq!(t.time_budget(Job::Memory).as_secs(), 270);
+    let t = Tunables { time_budget_secs: Some(3), ..Tunables::default() };
+    assert_eq!(t.time_budget(Job::Patch).as_secs(), 3);
+}

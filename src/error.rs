@@ -1,0 +1,86 @@
+//! `AppError`: every way a function invocation can fail, and the one place that maps
+//! each to an HTTP status and a safe answer.
+//!
+//! Bodies say what happened and what to do, with the run id; they never carry secrets,
+//! internal error chains or row data. The full cause chain goes to the log instead.
+
+use http::StatusCode;
+
+use crate::config::ConfigError;
+use crate::job::Job;
+use crate::supabase::SupabaseError;
+
+/// A failed invocation.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Missing or invalid configuration: 500 naming the variables.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// No credential matched: 401, the same body for every cause.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// A method other than GET or POST: 405 with `Allow`.
+    #[error("method not allowed; use GET or POST")]
+    MethodNotAllowed,
+    /// A malformed request: 400.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// Supabase failed: 503 when unreachable or timing out (nothing was changed),
+    /// 502 when it answered with an error.
+    #[error(transparent)]
+    Supabase(#[from] SupabaseError),
+    /// The job's code has not landed yet: 501 naming the job.
+    #[error("the {0} job is not implemented yet")]
+    NotImplemented(Job),
+    /// A bug: 500.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Config(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Supabase(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Supabase(_) => StatusCode::BAD_GATEWAY,
+            AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+        }
+    }
+
+    /// A stable, machine-readable error code for the `error` field of the answer.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Config(_) => "configuration",
+            AppError::Unauthorized => "unauthorized",
+            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Supabase(e) if e.is_unavailable() => "supabase_unavailable",
+            AppError::Supabase(_) => "supabase_error",
+            AppError::NotImplemented(_) => "not_implemented",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The message for the answer's body: specific, safe, and saying what to do next.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Config(e) => e.to_string(),
+            AppError::Unauthorized => "unauthorized".into(),
+            AppError::MethodNotAllowed => self.to_string(),
+            AppError::BadRequest(m) => m.clone(),
+            AppError::Supabase(e) => e.public_message(),
+            AppError::NotImplemented(job) => format!(
+                "the {job} job is not implemented yet (issue #{}); this function changes nothing",
+                job.tracking_issue()
+            ),
+            AppError::Internal(_) => "internal error; see the function log for this run id".into(),
+        }
+    }
+}
+
+/// Result alias for invocation-level code.
+pub type Result<T, E = AppError> = std::result::Result<T, E>;

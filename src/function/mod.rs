@@ -1,0 +1,211 @@
+//! The function wrapper: one invocation of one job, from HTTP request to HTTP answer.
+//!
+//! Used by all five Vercel functions (through [`vercel`]) and by `supacron serve`, so
+//! every entry point has the same methods, auth, answers and logs:
+//!
+//! 1. GET and POST run the job (Vercel Cron sends GET); other methods get 405 + `Allow`.
+//! 2. Credentials are checked ([`crate::auth`]); an unset `CRON_SECRET` refuses all (500).
+//! 3. The job's configuration is loaded; anything missing is a 500 naming the variables.
+//! 4. The job runs with a run id and a time budget; `?dry_run=1` changes nothing.
+//! 5. The answer is JSON with `Cache-Control: no-store`; errors are mapped here and only
+//!    here ([`AppError::status`]), never handed to `vercel_runtime` (which would echo
+//!    the raw error text). One summary line is logged per invocation.
+
+pub mod vercel;
+
+use std::time::Instant;
+
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use serde_json::{Map, Value, json};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::auth::{self, AuthError};
+use crate::config::Config;
+use crate::error::AppError;
+use crate::job::Job;
+use crate::jobs;
+use crate::run::{RunContext, RunSummary, Trigger};
+
+/// The parts of an HTTP request a job invocation looks at.
+#[derive(Clone, Debug)]
+pub struct FunctionRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Request URI (path and query).
+    pub uri: Uri,
+    /// Request headers.
+    pub headers: HeaderMap,
+}
+
+/// A complete answer: status, headers, JSON body.
+#[derive(Clone, Debug)]
+pub struct FunctionResponse {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Headers (content type, no-store, run id, `Allow` on 405).
+    pub headers: HeaderMap,
+    /// The JSON body, serialized.
+    pub body: String,
+}
+
+/// Runs `job` for one request and answers. Never fails: every error becomes an answer.
+/// `trigger` overrides the user-agent based detection (the scheduler passes its own).
+pub async fn handle(job: Job, request: FunctionRequest, config: &Config, trigger: Option<Trigger>) -> FunctionResponse {
+    let run_id = Uuid::new_v4();
+    let span = tracing::info_span!("run", run_id = %run_id, job = job.name());
+    async move {
+        let started = Instant::now();
+        let trigger = trigger.unwrap_or_else(|| {
+            Trigger::from_user_agent(request.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()))
+        });
+        let dry_run = is_dry_run(request.uri.query());
+        let result = invoke(job, &request, config, run_id, trigger, dry_run).await;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let response = match &result {
+            Ok(summary) => success(job, run_id, dry_run, duration_ms, summary),
+            Err(error) => failure(job, run_id, error),
+        };
+        log_invocation(&request, trigger, &response, duration_ms, result.as_ref().err());
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+async fn invoke(
+    job: Job,
+    request: &FunctionRequest,
+    config: &Config,
+    run_id: Uuid,
+    trigger: Trigger,
+    dry_run: bool,
+) -> Result<RunSummary, AppError> {
+    if request.method != Method::GET && request.method != Method::POST {
+        return Err(AppError::MethodNotAllowed);
+    }
+    auth::authorize(config, job, &request.headers, request.uri.query()).map_err(|e| match e {
+        AuthError::NotConfigured(missing) => AppError::Config(missing),
+        AuthError::Unauthorized => AppError::Unauthorized,
+    })?;
+    let job_config = config.for_job(job)?;
+    let ctx = RunContext::new(run_id, job, trigger, dry_run, job_config.tunables.time_budget(job));
+    jobs::run(&ctx, &job_config).await
+}
+
+/// `?dry_run=1` (also `true`, `yes`, or a bare `dry_run`).
+fn is_dry_run(query: Option<&str>) -> bool {
+    let value = query.and_then(|q| {
+        q.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, "1"));
+            (key == "dry_run" || key == "dry-run").then(|| value.to_ascii_lowercase())
+        })
+    });
+    matches!(value.as_deref(), Some("1" | "true" | "yes" | ""))
+}
+
+fn success(job: Job, run_id: Uuid, dry_run: bool, duration_ms: u64, summary: &RunSummary) -> FunctionResponse {
+    let mut body = Map::new();
+    body.insert("job".into(), json!(job.name()));
+    body.insert("run_id".into(), json!(run_id));
+    body.insert("status".into(), json!(summary.status));
+    body.insert("dry_run".into(), json!(dry_run));
+    body.extend(summary.counts.clone());
+    body.insert("duration_ms".into(), json!(duration_ms));
+    respond(StatusCode::OK, run_id, &Value::Object(body))
+}
+
+fn failure(job: Job, run_id: Uuid, error: &AppError) -> FunctionResponse {
+    let body = match error {
+        // The same body for every cause of a refusal.
+        AppError::Unauthorized => json!({ "error": "unauthorized" }),
+        _ => json!({
+            "error": error.code(),
+            "message": error.public_message(),
+            "job": job.name(),
+            "run_id": run_id,
+        }),
+    };
+    let mut response = respond(error.status(), run_id, &body);
+    if matches!(error, AppError::MethodNotAllowed) {
+        response.headers.insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    }
+    response
+}
+
+fn respond(status: StatusCode, run_id: Uuid, body: &Value) -> FunctionResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(id) = HeaderValue::from_str(&run_id.to_string()) {
+        headers.insert("x-supacron-run-id", id);
+    }
+    FunctionResponse { status, headers, body: body.to_string() }
+}
+
+/// The cause chain of a failure, for the log (answers carry only the public message).
+fn cause_chain(error: &AppError) -> String {
+    let mut chain = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if let AppError::Supabase(crate::supabase::SupabaseError::Api { details: Some(details), .. }) = error {
+        chain.push_str(&format!(" (details: {details})"));
+    }
+    chain
+}
+
+/// The one line logged per invocation: request (query redacted), status, timing, the
+/// answer, and for failures the cause chain. Level: info, warn for 4xx, error for 5xx.
+fn log_invocation(
+    request: &FunctionRequest,
+    trigger: Trigger,
+    response: &FunctionResponse,
+    duration_ms: u64,
+    error: Option<&AppError>,
+) {
+    let query = request.uri.query().map(auth::redact_query).unwrap_or_default();
+    let status = response.status.as_u16();
+    // A refusal logs no cause: the log would otherwise tell which credential was wrong.
+    let cause = match error {
+        Some(AppError::Unauthorized) | None => String::new(),
+        Some(error) => cause_chain(error),
+    };
+    macro_rules! line {
+        ($level:ident, $message:literal) => {
+            tracing::$level!(
+                method = %request.method,
+                path = request.uri.path(),
+                query = %query,
+                trigger = trigger.as_str(),
+                http_status = status,
+                duration_ms,
+                answer = %response.body,
+                cause = %cause,
+                $message
+            )
+        };
+    }
+    match status {
+        500..=599 => line!(error, "run failed"),
+        400..=499 => line!(warn, "request refused"),
+        _ => line!(info, "run finished"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dry_run_is_read_from_the_query() {
+        assert!(is_dry_run(Some("dry_run=1")));
+        assert!(is_dry_run(Some("a=b&dry_run=true")));
+        assert!(is_dry_run(Some("dry_run")));
+        assert!(!is_dry_run(Some("dry_run=0")));
+        assert!(!is_dry_run(None));
+    }
+}

@@ -1,0 +1,136 @@
+//! `Job`: the five jobs supacron runs, with everything that is fixed per job.
+//!
+//! One place answers "what is this job called, where is it served, who may call it,
+//! what configuration does it need and how long may it run". The values of
+//! [`Job::max_duration_secs`] mirror `vercel.json` (a test keeps the two equal).
+
+use std::fmt;
+
+/// One of supacron's jobs. Each is one Vercel Function under `api/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Job {
+    /// `api/cron/patch.rs`: applies queued state patches exactly once (seed 000).
+    Patch,
+    /// `api/cron/memory.rs`: summarises conversations into long-term memories (seed 000).
+    Memory,
+    /// `api/cron/schedule.rs`: fires characters' schedules: posts and diary entries (seed 000).
+    Schedule,
+    /// `api/training/outcomes.rs`: records outcomes of decisions whose item is terminal (seed 002).
+    Outcomes,
+    /// `api/training/calculate-pending.rs`: computes rewards of decisions with outcomes (seed 002).
+    Rewards,
+}
+
+/// What configuration a job needs besides `CRON_SECRET`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Needs {
+    /// `SUPABASE_URL` and `SUPABASE_SERVICE_ROLE_KEY`.
+    pub supabase: bool,
+    /// The LLM provider (`MINIMAX_API_KEY` unless the offline provider is chosen).
+    pub llm: bool,
+}
+
+impl Job {
+    /// Every job, in the order the README lists them.
+    pub const ALL: [Job; 5] = [Job::Patch, Job::Memory, Job::Schedule, Job::Outcomes, Job::Rewards];
+
+    /// Short name used in answers, logs, `cron_runs.job` and `supacron run <name>`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Patch => "patch",
+            Job::Memory => "memory",
+            Job::Schedule => "schedule",
+            Job::Outcomes => "outcomes",
+            Job::Rewards => "rewards",
+        }
+    }
+
+    /// The URL path Vercel serves the function at (and `supacron serve` too).
+    pub fn path(self) -> &'static str {
+        match self {
+            Job::Patch => "/api/cron/patch",
+            Job::Memory => "/api/cron/memory",
+            Job::Schedule => "/api/cron/schedule",
+            Job::Outcomes => "/api/training/outcomes",
+            Job::Rewards => "/api/training/calculate-pending",
+        }
+    }
+
+    /// Finds a job by name, path, or seed 002's names (`rewards`, `calculate-pending`).
+    pub fn from_name(name: &str) -> Option<Job> {
+        let name = name.trim().trim_end_matches('/');
+        Job::ALL.into_iter().find(|job| job.name() == name || job.path() == name).or(match name {
+            "calculate-pending" | "reward" => Some(Job::Rewards),
+            "outcome" => Some(Job::Outcomes),
+            _ => None,
+        })
+    }
+
+    /// Whether `x-internal-api-key` (seed 002's credential) is accepted besides `CRON_SECRET`.
+    pub fn accepts_internal_api_key(self) -> bool {
+        matches!(self, Job::Outcomes | Job::Rewards)
+    }
+
+    /// The configuration this job needs.
+    pub fn needs(self) -> Needs {
+        Needs { supabase: true, llm: matches!(self, Job::Memory | Job::Schedule) }
+    }
+
+    /// The function's `maxDuration` in `vercel.json`, in seconds. Every value stays within
+    /// Hobby's 300 s cap, and the patch job's 60 s is half its 2-minute interval so that
+    /// runs rarely overlap.
+    pub fn max_duration_secs(self) -> u64 {
+        match self {
+            Job::Patch => 60,
+            Job::Memory | Job::Schedule => 300,
+            Job::Outcomes | Job::Rewards => 120,
+        }
+    }
+
+    /// The function's schedule in `vercel.json` (5-field, UTC).
+    pub fn schedule(self) -> &'static str {
+        match self {
+            Job::Patch => "*/2 * * * *",
+            Job::Memory => "*/10 * * * *",
+            Job::Schedule => "0 * * * *",
+            Job::Outcomes => "15 * * * *",
+            Job::Rewards => "0 * * * *",
+        }
+    }
+
+    /// The issue that builds this job, named in the 501 answer until it lands.
+    pub(crate) fn tracking_issue(self) -> u32 {
+        match self {
+            Job::Patch => 4,
+            Job::Memory | Job::Schedule => 5,
+            Job::Outcomes | Job::Rewards => 6,
+        }
+    }
+}
+
+impl fmt::Display for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_paths_round_trip() {
+        for job in Job::ALL {
+            assert_eq!(Job::from_name(job.name()), Some(job));
+            assert_eq!(Job::from_name(job.path()), Some(job));
+        }
+        assert_eq!(Job::from_name("calculate-pending"), Some(Job::Rewards));
+        assert_eq!(Job::from_name("teleport"), None);
+    }
+
+    #[test]
+    fn only_training_jobs_accept_the_internal_api_key() {
+        let accepting: Vec<_> = Job::ALL.into_iter().filter(|j| j.accepts_internal_api_key()).collect();
+        assert_eq!(accepting, vec![Job::Outcomes, Job::Rewards]);
+    }
+}

@@ -1,0 +1,24 @@
+//! supacron: reliable cron jobs for Vercel + Supabase apps, on Vercel's Rust runtime.
+//!
+//! Each Vercel Function under `api/` is a few lines calling [`function::vercel::serve`]
+//! with its [`Job`]. Everything else lives here:
+//!
+//! - [`config`]: the environment, read once, validated, secrets redacted;
+//! - [`auth`]: `CRON_SECRET` / `INTERNAL_API_KEY` checks in constant time;
+//! - [`function`]: the invocation wrapper (methods, auth, answers, error mapping, logs);
+//! - [`supabase`]: the PostgREST client with the service-role key;
+//! - [`jobs`]: the jobs themselves;
+//! - [`run`], [`job`], [`error`], [`logging`], [`secret`]: the shared vocabulary.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod function;
+pub mod job;
+pub mod jobs;
+pub mod logging;
+pub mod run;
+pub mod secret;
+pub mod supabase;
+
+pub use job::Job;

@@ -1,0 +1,117 @@
+//! `RunContext`: one invocation of one job — its id, trigger, time budget and mode —
+//! and `RunSummary`, what a run reports back.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::job::Job;
+
+/// Who started a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// Vercel Cron (user agent `vercel-cron/1.0`; spoofable, used only for reporting).
+    VercelCron,
+    /// A person or another system calling the URL.
+    Manual,
+    /// supacron's own scheduler.
+    Scheduler,
+}
+
+impl Trigger {
+    /// The name stored in `cron_runs.trigger` and logged.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::VercelCron => "vercel_cron",
+            Trigger::Manual => "manual",
+            Trigger::Scheduler => "scheduler",
+        }
+    }
+
+    /// Classifies a request by its user agent.
+    pub fn from_user_agent(user_agent: Option<&str>) -> Trigger {
+        match user_agent {
+            Some(ua) if ua.starts_with("vercel-cron/") => Trigger::VercelCron,
+            _ => Trigger::Manual,
+        }
+    }
+}
+
+/// One invocation of one job.
+#[derive(Clone, Debug)]
+pub struct RunContext {
+    /// Unique id of this run: in every log line, the answer, and `cron_runs`.
+    pub run_id: Uuid,
+    /// The job being run.
+    pub job: Job,
+    /// Report what would be done and change nothing.
+    pub dry_run: bool,
+    /// Who started the run.
+    pub trigger: Trigger,
+    started: Instant,
+    budget: Duration,
+}
+
+impl RunContext {
+    /// Starts the clock of a run with the given time budget.
+    pub fn new(run_id: Uuid, job: Job, trigger: Trigger, dry_run: bool, budget: Duration) -> Self {
+        RunContext { run_id, job, dry_run, trigger, started: Instant::now(), budget }
+    }
+
+    /// Time since the run started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Time left in the budget (zero when spent).
+    pub fn remaining(&self) -> Duration {
+        self.budget.saturating_sub(self.elapsed())
+    }
+
+    /// The run's whole time budget.
+    pub fn budget(&self) -> Duration {
+        self.budget
+    }
+
+    /// The lease owner written on rows this run claims.
+    pub fn lease_owner(&self) -> String {
+        format!("{}:{}", self.job.name(), self.run_id)
+    }
+}
+
+/// How a run ended, as recorded and answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// All claimed work done.
+    Ok,
+    /// The run completed but some items failed or work was left for later.
+    Partial,
+    /// The run could not complete.
+    Error,
+    /// The run did nothing on purpose (another run holds the job's lease).
+    Skipped,
+}
+
+/// What a run reports: its status and its job-specific counts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSummary {
+    /// How the run ended.
+    pub status: RunStatus,
+    /// Job-specific counts, merged into the answer.
+    pub counts: Map<String, Value>,
+}
+
+impl RunSummary {
+    /// Builds a summary from a job's report struct (its fields become the counts).
+    pub fn new(status: RunStatus, report: &impl Serialize) -> Self {
+        let counts = match serde_json::to_value(report) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        RunSummary { status, counts }
+    }
+}

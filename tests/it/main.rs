@@ -1,0 +1,7 @@
+//! supacron's integration tests: one test binary (fast to link on small machines) with
+//! one module per area. Tests speak HTTP to the real function binaries and, where a
+//! database is involved, to real PostgreSQL through the PostgREST-compatible dev server.
+
+mod functions_auth;
+mod support;
+mod vercel_config;

@@ -1,0 +1,61 @@
+//! `vercel.json`, `Cargo.toml` and the code agree: every function is built, scheduled and
+//! sized the same way everywhere, and the deployment publishes nothing but the functions.
+
+use std::path::Path;
+
+use serde_json::Value;
+use supacron::Job;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn vercel_json() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(root().join("vercel.json")).unwrap()).unwrap()
+}
+
+fn function_file(job: Job) -> String {
+    format!("{}.rs", job.path().trim_start_matches('/'))
+}
+
+#[test]
+fn every_job_is_scheduled_as_the_code_says_and_no_path_carries_a_secret() {
+    let config = vercel_json();
+    let crons = config["crons"].as_array().unwrap();
+    assert_eq!(crons.len(), Job::ALL.len());
+    for job in Job::ALL {
+        let cron = crons.iter().find(|c| c["path"] == job.path()).unwrap_or_else(|| panic!("{job} not scheduled"));
+        assert_eq!(cron["schedule"], job.schedule(), "{job}");
+    }
+    for cron in crons {
+        let path = cron["path"].as_str().unwrap();
+        assert!(!path.contains('?') && !path.contains("secret"), "{path}");
+    }
+}
+
+#[test]
+fn max_duration_matches_the_time_budget_the_code_assumes() {
+    let config = vercel_json();
+    for job in Job::ALL {
+        let file = function_file(job);
+        assert_eq!(config["functions"][&file]["maxDuration"], job.max_duration_secs(), "{file}");
+        assert!(job.max_duration_secs() <= 300, "{job} must fit Hobby's 300 s cap");
+    }
+}
+
+#[test]
+fn every_function_file_is_a_bin_with_exactly_its_path() {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    for job in Job::ALL {
+        let file = function_file(job);
+        assert!(root().join(&file).is_file(), "{file} missing");
+        assert!(manifest.contains(&format!("path = \"{file}\"")), "no [[bin]] with path {file}");
+    }
+}
+
+#[test]
+fn the_deployment_serves_public_not_the_repository_root() {
+    let public = root().join("public");
+    let files: Vec<_> = std::fs::read_dir(&public).expect("public/ exists").collect();
+    assert!(!files.is_empty(), "an empty public/ is not deployed; Vercel would serve the root");
+}
