@@ -43,7 +43,13 @@ revoke all on table
     public.queue_health, public.cron_run_summary
 from public, anon, authenticated;
 
-revoke all on all sequences in schema public from public, anon, authenticated;
+-- The identity sequences by name: a project may have other sequences in public that are
+-- none of supacron's business.
+revoke all on sequence
+    public.messages_id_seq, public.patch_jobs_id_seq, public.memories_id_seq,
+    public.schedule_ticks_id_seq, public.character_posts_id_seq, public.outcomes_id_seq,
+    public.cron_runs_id_seq
+from public, anon, authenticated;
 
 -- 3. The backend's role.
 grant usage on schema public to service_role;
@@ -59,17 +65,21 @@ to service_role;
 grant select on table public.queue_health, public.cron_run_summary to service_role;
 
 -- Identity columns do not need it for inserts, but explicit is cheaper than a surprise.
-grant usage, select on all sequences in schema public to service_role;
+grant usage, select on sequence
+    public.messages_id_seq, public.patch_jobs_id_seq, public.memories_id_seq,
+    public.schedule_ticks_id_seq, public.character_posts_id_seq, public.outcomes_id_seq,
+    public.cron_runs_id_seq
+to service_role;
 
 -- 4. Functions. PostgreSQL grants EXECUTE to PUBLIC on every new function by default; the
 -- global form below removes that default for functions created by the role running the
--- migrations (postgres on Supabase). The per-schema form removes Supabase's default grants of
--- public-schema functions, tables and sequences to anon and authenticated (a no-op on a plain
--- server). Default privileges belong to the creating role and to this database.
+-- migrations (postgres on Supabase). The per-schema form removes Supabase's default grant of
+-- public-schema functions to anon and authenticated (a no-op on a plain server). Default
+-- privileges belong to the creating role and to this database, so in a project shared with an
+-- app, the app's own future functions need an explicit GRANT to be callable by its users too.
+-- Tables are left alone: every supacron table is granted explicitly above.
 alter default privileges revoke execute on functions from public;
 alter default privileges in schema public revoke execute on functions from public, anon, authenticated;
-alter default privileges in schema public revoke all on tables from anon, authenticated;
-alter default privileges in schema public revoke all on sequences from anon, authenticated;
 
 -- The trigger functions created so far (a trigger fires whatever the caller's EXECUTE rights;
 -- revoking only stops direct calls such as POST /rpc/set_updated_at).
