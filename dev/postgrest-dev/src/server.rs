@@ -132,6 +132,17 @@ impl Server {
         self.state.schema.reload().await
     }
 
+    /// How many times the schema cache was reloaded (NOTIFY, lookup misses, explicit reloads).
+    pub fn schema_generation(&self) -> u64 {
+        self.state.schema.generation()
+    }
+
+    /// Waits until the schema cache has been reloaded more than `seen` times — lets a test
+    /// issue `NOTIFY pgrst, 'reload schema'` and continue exactly when it took effect.
+    pub async fn wait_for_schema_reload(&self, seen: u64) {
+        self.state.schema.wait_beyond(seen).await
+    }
+
     /// Stops accepting, lets in-flight requests finish (up to 5 s), and closes the pool.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {

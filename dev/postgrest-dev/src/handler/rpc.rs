@@ -133,6 +133,14 @@ fn post_args(ctx: &Ctx<'_>) -> ApiResult<Supplied> {
     match ct.as_str() {
         "text/plain" => return Ok(Supplied::Raw { body: text, type_name: "text" }),
         "text/xml" => return Ok(Supplied::Raw { body: text, type_name: "xml" }),
+        "application/x-www-form-urlencoded" => {
+            let pairs = crate::query::decode_query(&text);
+            let names = pairs.iter().map(|(k, _)| k.clone()).collect();
+            let object: serde_json::Map<String, Value> =
+                pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+            let object = Value::Object(object).to_string();
+            return Ok(Supplied::Json { full: object.clone(), object, names });
+        }
         _ => {}
     }
     let invalid = || ApiError::bad_body("Empty or invalid json");

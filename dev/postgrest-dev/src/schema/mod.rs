@@ -114,6 +114,8 @@ pub(crate) struct SchemaStore {
     cache: RwLock<Arc<SchemaCache>>,
     generation: AtomicU64,
     reload_lock: tokio::sync::Mutex<()>,
+    /// Publishes the generation after every reload (for `Server::wait_for_schema_reload`).
+    reloaded: tokio::sync::watch::Sender<u64>,
 }
 
 impl SchemaStore {
@@ -126,6 +128,7 @@ impl SchemaStore {
             cache: RwLock::new(Arc::new(cache)),
             generation: AtomicU64::new(0),
             reload_lock: tokio::sync::Mutex::new(()),
+            reloaded: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -133,6 +136,17 @@ impl SchemaStore {
     pub fn snapshot(&self) -> (u64, Arc<SchemaCache>) {
         let cache = self.cache.read().expect("schema cache lock").clone();
         (self.generation.load(Ordering::Acquire), cache)
+    }
+
+    /// How many times the cache was reloaded since start.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the generation exceeds `seen`.
+    pub async fn wait_beyond(&self, seen: u64) {
+        let mut rx = self.reloaded.subscribe();
+        let _ = rx.wait_for(|g| *g > seen).await;
     }
 
     /// Reloads unconditionally (NOTIFY).
@@ -144,8 +158,9 @@ impl SchemaStore {
     async fn reload_locked(&self) -> Result<(), Error> {
         let cache = load::introspect(&self.pool, &self.schemas).await?;
         *self.cache.write().expect("schema cache lock") = Arc::new(cache);
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        tracing::debug!("schema cache reloaded");
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        self.reloaded.send_replace(generation);
+        tracing::debug!(generation, "schema cache reloaded");
         Ok(())
     }
 

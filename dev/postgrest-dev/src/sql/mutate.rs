@@ -68,7 +68,11 @@ pub(crate) fn insert(
     let target = qualified(&spec.rel.schema, &spec.rel.name);
     let list = column_list(cols);
     let count_inserts = matches!(upsert, Some((Resolution::MergeDuplicates, _)));
-    sql.push("WITH pgrst_source AS (INSERT INTO ").push(&target).push("(").push(&list).push(") SELECT ");
+    sql.push("WITH pgrst_source AS (INSERT INTO ").push(&target);
+    if !cols.is_empty() {
+        sql.push("(").push(&list).push(")");
+    }
+    sql.push(" SELECT ");
     sql.push(&list).push(" FROM ");
     let defaults: Vec<&str> = if missing_default { cols.iter().map(String::as_str).collect() } else { vec![] };
     payload_rows(sql, spec.rel, payload, &defaults);
@@ -176,4 +180,34 @@ fn returning_and_outer(sql: &mut Sql, spec: &MutationSpec, target: &str, inserte
         }
     }
     sql.push(") _postgrest_t");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Column;
+
+    fn rel() -> Relation {
+        let col = |n: &str| Column { name: n.into(), type_name: "integer".into(), json: false, default: None };
+        Relation { schema: "public".into(), name: "t".into(), columns: vec![col("id"), col("n")], pk: vec!["id".into()] }
+    }
+
+    #[test]
+    fn headers_only_insert_returns_the_key() {
+        let rel = rel();
+        let spec = MutationSpec { rel: &rel, returning: Returning::PrimaryKey, body: BodyShape::Array, count: false };
+        let mut sql = Sql::default();
+        insert(&mut sql, &spec, &["n".to_string()], "[{\"n\":1}]".into(), false, None);
+        assert!(sql.text.contains("RETURNING \"public\".\"t\".\"id\")"), "{}", sql.text);
+        assert!(sql.text.ends_with("FROM (SELECT pgrst_source.\"id\"::text AS \"id\" FROM pgrst_source) _postgrest_t"));
+    }
+
+    #[test]
+    fn empty_objects_insert_defaults() {
+        let rel = rel();
+        let spec = MutationSpec { rel: &rel, returning: Returning::Count, body: BodyShape::Nothing, count: false };
+        let mut sql = Sql::default();
+        insert(&mut sql, &spec, &[], "[{},{}]".into(), false, None);
+        assert!(sql.text.starts_with("WITH pgrst_source AS (INSERT INTO \"public\".\"t\" SELECT  FROM"), "{}", sql.text);
+    }
 }

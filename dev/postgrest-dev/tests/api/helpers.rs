@@ -1,0 +1,166 @@
+//! Test harness: a fresh database per test (`pgrst_dev_test_<random>`) with the fixture schema
+//! and the Supabase roles, a running server, and clients (plain reqwest and the `postgrest`
+//! crate) authenticated as service_role.
+
+use postgrest_dev::{Config, Server, mint_jwt};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio_postgres::NoTls;
+
+/// HS256 secret the test servers use.
+pub const SECRET: &str = "postgrest-dev-test-secret-at-least-32-chars";
+/// An opaque Supabase secret key accepted as service_role.
+pub const SB_SECRET: &str = "sb_secret_postgrest_dev_tests";
+
+const ROLES_SQL: [&str; 3] = [
+    "create role anon nologin",
+    "create role authenticated nologin",
+    "create role service_role nologin bypassrls",
+];
+
+/// A server over a private database.
+pub struct TestApp {
+    pub server: Server,
+    pub rest: String,
+    pub http: reqwest::Client,
+    pub service_jwt: String,
+    pub db_url: String,
+    admin_url: String,
+    db_name: String,
+}
+
+fn admin_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://supacron:supacron@127.0.0.1:5432/postgres".into())
+}
+
+/// `admin_url` with its database name replaced.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = url.split_once('?').map(|(b, q)| (b, Some(q))).unwrap_or((url, None));
+    let base = base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base);
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+pub async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect to PostgreSQL");
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+impl TestApp {
+    /// Default configuration.
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// Creates the database and schema, then starts a server configured by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+        let admin_url = admin_url();
+        let mut h = RandomState::new().build_hasher();
+        h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos());
+        let db_name = format!("pgrst_dev_test_{:016x}", h.finish());
+        let admin = connect(&admin_url).await;
+        for sql in ROLES_SQL {
+            // Roles are cluster-wide and tests run in parallel: "already exists" is fine.
+            if let Err(e) = admin.batch_execute(sql).await {
+                let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
+                assert!(code == "42710" || code == "23505", "creating role: {e}");
+            }
+        }
+        admin.batch_execute(&format!("create database {db_name}")).await.expect("create database");
+        let db_url = with_database(&admin_url, &db_name);
+        connect(&db_url).await.batch_execute(include_str!("fixture.sql")).await.expect("fixture schema");
+
+        let mut config = Config::new(db_url.clone(), SECRET);
+        config.secret_api_keys = vec![SB_SECRET.to_string()];
+        config.pool_size = 4;
+        configure(&mut config);
+        let server = Server::start(config, "127.0.0.1:0".parse().unwrap()).await.expect("server starts");
+        TestApp {
+            rest: server.rest_url(),
+            server,
+            http: reqwest::Client::new(),
+            service_jwt: mint_jwt(SECRET, "service_role", None),
+            db_url,
+            admin_url,
+            db_name,
+        }
+    }
+
+    /// A request as service_role to `path` (relative to `/rest/v1`, e.g. `/items?id=eq.1`).
+    pub fn req(&self, method: Method, path: &str) -> RequestBuilder {
+        self.anon(method, path).bearer_auth(&self.service_jwt)
+    }
+
+    /// A request without any credentials.
+    pub fn anon(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.rest))
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.req(Method::GET, path).send().await.expect("request")
+    }
+
+    /// POST `body` as JSON with the given `Prefer` header.
+    pub async fn post(&self, path: &str, prefer: &str, body: Value) -> Response {
+        self.req(Method::POST, path).header("Prefer", prefer).json(&body).send().await.expect("request")
+    }
+
+    /// The `postgrest` crate client, as supacron's functions use it.
+    pub fn client(&self) -> postgrest::Postgrest {
+        postgrest::Postgrest::new(&self.rest).insert_header("apikey", SB_SECRET)
+    }
+
+    /// Runs SQL directly against the test database.
+    pub async fn sql(&self, sql: &str) {
+        connect(&self.db_url).await.batch_execute(sql).await.expect("sql");
+    }
+
+    /// Runs a query returning one value as text.
+    pub async fn scalar(&self, sql: &str) -> String {
+        let row = connect(&self.db_url).await.query_one(sql, &[]).await.expect("query");
+        row.get(0)
+    }
+
+    /// Inserts rows into `items` as service_role.
+    pub async fn seed_items(&self, rows: Value) {
+        let r = self.post("/items", "return=minimal", rows).await;
+        assert_eq!(r.status(), 201, "seed: {}", r.text().await.unwrap());
+    }
+
+    /// Stops the server and drops the database.
+    pub async fn stop(self) {
+        self.server.shutdown().await;
+        let admin = connect(&self.admin_url).await;
+        let _ = admin.batch_execute(&format!("drop database if exists {} with (force)", self.db_name)).await;
+    }
+}
+
+/// The body as JSON.
+pub async fn json(r: Response) -> Value {
+    let text = r.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// A header as text (`""` if absent).
+pub fn header(r: &Response, name: &str) -> String {
+    r.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+}
+
+/// Asserts a PostgREST error: status, `code`, and that the body has exactly the four keys.
+pub async fn assert_error(r: Response, status: u16, code: &str) -> Value {
+    assert_eq!(r.status().as_u16(), status, "status for {code}");
+    assert_eq!(header(&r, "proxy-status"), format!("PostgREST; error={code}"));
+    let body = json(r).await;
+    assert_eq!(body["code"], code, "{body}");
+    let keys: Vec<&String> = body.as_object().expect("object").keys().collect();
+    assert_eq!(keys, ["code", "details", "hint", "message"], "{body}");
+    body
+}
