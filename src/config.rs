@@ -62,11 +62,24 @@ pub struct Tunables {
     pub supabase_timeout_secs: u64,
     /// `MINIMAX_TIMEOUT_SECS` (default 60): timeout of one LLM call.
     pub minimax_timeout_secs: u64,
+    /// `PATCH_BATCH_SIZE` (default 100, at most 1000): jobs claimed per round trip.
+    pub patch_batch_size: u64,
+    /// `PATCH_CONFLICT_RETRIES` (default 5, seed 000): in-run retries after a version conflict.
+    pub patch_conflict_retries: u64,
+    /// `PATCH_CONFLICT_BACKOFF_MS` (default 80, seed 000): first conflict backoff, doubling.
+    pub patch_conflict_backoff_ms: u64,
 }
 
 impl Default for Tunables {
     fn default() -> Self {
-        Tunables { time_budget_secs: None, supabase_timeout_secs: 10, minimax_timeout_secs: 60 }
+        Tunables {
+            time_budget_secs: None,
+            supabase_timeout_secs: 10,
+            minimax_timeout_secs: 60,
+            patch_batch_size: 100,
+            patch_conflict_retries: 5,
+            patch_conflict_backoff_ms: 80,
+        }
     }
 }
 
@@ -231,6 +244,9 @@ impl Config {
             time_budget_secs: get("SUPACRON_TIME_BUDGET_SECS").map(|_| number("SUPACRON_TIME_BUDGET_SECS", 1)),
             supabase_timeout_secs: number("SUPABASE_TIMEOUT_SECS", defaults.supabase_timeout_secs),
             minimax_timeout_secs: number("MINIMAX_TIMEOUT_SECS", defaults.minimax_timeout_secs),
+            patch_batch_size: number("PATCH_BATCH_SIZE", defaults.patch_batch_size).min(1000),
+            patch_conflict_retries: number("PATCH_CONFLICT_RETRIES", defaults.patch_conflict_retries),
+            patch_conflict_backoff_ms: number("PATCH_CONFLICT_BACKOFF_MS", defaults.patch_conflict_backoff_ms),
         };
         Config {
             cron_secret,

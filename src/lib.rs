@@ -18,6 +18,7 @@ pub mod job;
 pub mod jobs;
 pub mod logging;
 pub mod run;
+pub mod retry;
 pub mod secret;
 pub mod supabase;
 

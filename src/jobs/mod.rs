@@ -3,16 +3,19 @@
 //! [`run`] dispatches an authorized, configured invocation to its job. A job whose code
 //! has not landed answers 501 naming itself, so no function pretends to work.
 
+pub mod patch;
+
 use crate::config::JobConfig;
 use crate::error::AppError;
 use crate::job::Job;
 use crate::run::{RunContext, RunSummary};
+use crate::supabase::Supabase;
 
 /// Runs the job of `ctx` once.
-pub async fn run(ctx: &RunContext, _config: &JobConfig) -> Result<RunSummary, AppError> {
+pub async fn run(ctx: &RunContext, config: &JobConfig) -> Result<RunSummary, AppError> {
+    let db = Supabase::shared(&config.supabase);
     match ctx.job {
-        job @ (Job::Patch | Job::Memory | Job::Schedule | Job::Outcomes | Job::Rewards) => {
-            Err(AppError::NotImplemented(job))
-        }
+        Job::Patch => patch::run(ctx, db, &patch::PatchSettings::from_tunables(&config.tunables)).await,
+        job @ (Job::Memory | Job::Schedule | Job::Outcomes | Job::Rewards) => Err(AppError::NotImplemented(job)),
     }
 }

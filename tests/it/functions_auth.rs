@@ -166,7 +166,6 @@ async fn unbuilt_jobs_answer_501_naming_the_job() {
     let client = Client::new();
     // Shrinks as each job's issue lands.
     let unbuilt = [
-        ("/api/cron/patch", "patch"),
         ("/api/cron/memory", "memory"),
         ("/api/cron/schedule", "schedule"),
         ("/api/training/calculate-pending", "rewards"),

@@ -3,5 +3,7 @@
 //! database is involved, to real PostgreSQL through the PostgREST-compatible dev server.
 
 mod functions_auth;
+mod patch_concurrency;
+mod patch_pipeline;
 mod support;
 mod vercel_config;

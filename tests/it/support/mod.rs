@@ -1,3 +1,4 @@
 //! Shared test helpers.
 
 pub mod function_process;
+pub mod patch;

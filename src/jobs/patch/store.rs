@@ -1,0 +1,127 @@
+//! The patch job's calls to Supabase: one typed function per SQL function of
+//! `supabase/migrations/20261122001000_patch_pipeline.sql`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::plan::{ClaimedJob, StateWrite, States};
+use crate::supabase::{Result, Supabase};
+
+/// A claimed batch.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Claimed {
+    /// The jobs, in id order.
+    pub jobs: Vec<ClaimedJob>,
+    /// Their state rows.
+    #[serde(flatten)]
+    pub states: States,
+}
+
+/// What to do with one unit of a batch.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum UnitAction {
+    /// Compare-and-swap the rows, finish the jobs.
+    Commit {
+        /// Every job of the unit (the fence).
+        jobs: Vec<i64>,
+        /// Rows to write.
+        states: Vec<StateWrite>,
+        /// Jobs applied.
+        done: Vec<i64>,
+        /// Jobs that can never apply.
+        dead: Vec<DeadJob>,
+    },
+    /// Give up for this run: `failed` until `run_after` (or `dead` at max attempts).
+    Fail {
+        /// The unit's jobs.
+        jobs: Vec<i64>,
+        /// `last_error`.
+        error: String,
+        /// When a later run may try again.
+        run_after: DateTime<Utc>,
+    },
+    /// Hand the jobs back unstarted (`pending`, the claim's attempt returned).
+    Release {
+        /// The unit's jobs.
+        jobs: Vec<i64>,
+    },
+}
+
+/// A job marked dead with its reason.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeadJob {
+    /// Job id.
+    pub id: i64,
+    /// `last_error`.
+    pub error: String,
+}
+
+/// The outcome of one unit.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct UnitResult {
+    /// Index of the unit in the request.
+    pub unit: usize,
+    /// `committed`, `failed`, `released`, `conflict` or `lease_lost`.
+    pub result: String,
+    /// Jobs that became dead.
+    pub dead: Vec<i64>,
+}
+
+/// Open jobs by status.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct QueueCounts {
+    /// Due now (pending/failed past run_after, or processing with an expired lease).
+    pub due: i64,
+    /// `pending`.
+    pub pending: i64,
+    /// `processing`.
+    pub processing: i64,
+    /// `processing` with an expired lease.
+    pub expired_leases: i64,
+    /// `failed` (will be retried).
+    pub failed: i64,
+    /// `dead` (gave up).
+    pub dead: i64,
+}
+
+/// Leases up to `max_jobs` due jobs, whole conversations, for `lease_secs`.
+pub async fn claim(
+    db: &Supabase,
+    owner: &str,
+    lease_secs: u64,
+    max_jobs: usize,
+    now: Option<DateTime<Utc>>,
+) -> Result<Claimed> {
+    let args = json!({ "p_owner": owner, "p_lease_seconds": lease_secs, "p_max_jobs": max_jobs, "p_now": now });
+    db.rpc("claim_patch_batch", &args).await
+}
+
+/// The current state rows of the given conversations and characters.
+pub async fn read_states(db: &Supabase, conversations: &[Uuid], characters: &[Uuid]) -> Result<States> {
+    let args = json!({ "p_conversation_ids": conversations, "p_character_ids": characters });
+    db.rpc("read_patch_states", &args).await
+}
+
+/// Commits, fails or releases each unit; one result per unit.
+pub async fn commit(
+    db: &Supabase,
+    owner: &str,
+    units: &[UnitAction],
+    now: Option<DateTime<Utc>>,
+) -> Result<Vec<UnitResult>> {
+    let args = json!({ "p_owner": owner, "p_units": units, "p_now": now });
+    db.rpc("commit_patch_batch", &args).await
+}
+
+/// Open jobs by status.
+pub async fn count(db: &Supabase, now: Option<DateTime<Utc>>) -> Result<QueueCounts> {
+    db.rpc("count_patch_jobs", &json!({ "p_now": now })).await
+}
+
+/// Brings failed or dead jobs back to `pending`; returns how many.
+pub async fn requeue(db: &Supabase, ids: &[i64]) -> Result<i64> {
+    db.rpc("requeue_patch_jobs", &json!({ "p_ids": ids })).await
+}

@@ -1,0 +1,366 @@
+-- 20261122001000_patch_pipeline.sql: the state transitions of patch_jobs (api/cron/patch.rs).
+--
+-- Every transition is one function = one transaction, called through PostgREST /rpc/:
+--   enqueue_patch_job    producers: insert a job, idempotent by idempotency_key
+--   claim_patch_batch    the job: lease whole conversations' due jobs + return their states
+--   read_patch_states    the job: re-read state rows after a version conflict
+--   commit_patch_batch   the job: per unit, CAS the state rows and finish the jobs, fenced by lease
+--   count_patch_jobs     the job's dry run and `remaining`; operators
+--   requeue_patch_jobs   operators: bring failed or dead jobs back to pending
+--
+-- Protocol (see docs/architecture.md for the diagram):
+--   * A conversation's jobs are applied in id order by one run at a time. A claim takes whole
+--     conversations: it locks their `conversations` rows FOR UPDATE SKIP LOCKED, then, in a new
+--     statement (a fresh snapshot that sees every claim committed before the lock was granted),
+--     skips any conversation that still has a job under a live lease, and leases the due prefix
+--     of the rest. A failed job waiting for its run_after blocks the jobs behind it (strict
+--     order per conversation); dead jobs do not.
+--   * Every write-back is fenced: a unit commits only if all its jobs are still `processing`
+--     with lease_owner = the caller, so a run whose lease was taken over commits nothing.
+--   * State rows are compare-and-swapped on version; a conflict rolls back only that unit.
+-- Time is a parameter everywhere (p_now, default now()) so tests move time instead of sleeping.
+
+-- Producers: enqueue one job. With an idempotency_key already used, returns the existing job
+-- instead of inserting a second one (a producer that retries cannot enqueue twice). An unknown
+-- conversation or character fails here with 23503 (PostgREST answers 409), at the producer.
+create function public.enqueue_patch_job(
+    p_conversation_id uuid,
+    p_patch jsonb,
+    p_character_id uuid default null,
+    p_idempotency_key text default null,
+    p_max_attempts integer default null
+)
+returns public.patch_jobs
+language plpgsql
+security invoker
+set search_path = public, pg_temp
+as $$
+declare
+    v_job public.patch_jobs;
+begin
+    insert into public.patch_jobs (conversation_id, character_id, patch, idempotency_key, max_attempts)
+    values (p_conversation_id, p_character_id, p_patch, p_idempotency_key, coalesce(p_max_attempts, 25))
+    on conflict (idempotency_key) do nothing
+    returning * into v_job;
+    if v_job.id is null then
+        select * into v_job from public.patch_jobs where idempotency_key = p_idempotency_key;
+    end if;
+    return v_job;
+end;
+$$;
+
+comment on function public.enqueue_patch_job(uuid, jsonb, uuid, text, integer) is
+    'Enqueues a patch job; a reused idempotency_key returns the existing job.';
+
+-- The job: lease up to p_max_jobs due jobs, taking whole conversations, oldest first, and
+-- return them with the state rows they patch:
+--   {"jobs": [{id, conversation_id, character_id, patch, attempts, max_attempts}],
+--    "conversation_states": [{id, state, run_state, version}],
+--    "character_states":    [{id, state, run_state, version}]}
+-- character_id is the job's own, else its conversation's character. A state row that does not
+-- exist is simply absent from the answer (the job reports that job as dead).
+create function public.claim_patch_batch(
+    p_owner text,
+    p_lease_seconds integer,
+    p_max_jobs integer default 100,
+    p_now timestamptz default null
+)
+returns jsonb
+language plpgsql
+security invoker
+set search_path = public, pg_temp
+as $$
+declare
+    v_now timestamptz := coalesce(p_now, now());
+    v_candidates uuid[];
+    v_locked uuid[];
+    v_jobs jsonb;
+begin
+    if p_owner is null or btrim(p_owner) = '' or p_lease_seconds is null or p_lease_seconds < 1
+       or p_max_jobs is null or p_max_jobs < 1 then
+        raise exception 'claim_patch_batch needs an owner, p_lease_seconds >= 1 and p_max_jobs >= 1'
+            using errcode = '22023';
+    end if;
+
+    -- 1. Candidates: conversations with the oldest due work and no live lease (over-fetched, so
+    --    that runs overlapping this one still find work after skipping each other's locks).
+    select array_agg(conversation_id order by first_id) into v_candidates
+    from (
+        select due.conversation_id, min(due.id) as first_id
+        from (
+            (select j.conversation_id, j.id from public.patch_jobs j
+              where j.status in ('pending', 'failed') and j.run_after <= v_now
+              order by j.run_after, j.id limit p_max_jobs * 4)
+            union all
+            (select j.conversation_id, j.id from public.patch_jobs j
+              where j.status = 'processing' and j.lease_until < v_now
+              order by j.lease_until limit p_max_jobs * 4)
+        ) due
+        where not exists (
+            select 1 from public.patch_jobs live
+            where live.conversation_id = due.conversation_id
+              and live.status = 'processing' and live.lease_until >= v_now)
+        group by due.conversation_id
+        order by first_id
+        limit p_max_jobs * 2
+    ) candidates;
+
+    if v_candidates is null then
+        return jsonb_build_object('jobs', '[]'::jsonb, 'conversation_states', '[]'::jsonb,
+                                  'character_states', '[]'::jsonb);
+    end if;
+
+    -- 2. Lock them; another claimer holding one is skipped, never waited for.
+    select array_agg(c.id) into v_locked
+    from (select id from public.conversations where id = any(v_candidates)
+          for no key update skip locked) c;
+
+    -- 3. A new statement, a new snapshot: lease the due prefix of each locked conversation that
+    --    has no live lease, whole conversations in order of their oldest open job.
+    with open_jobs as (
+        select j.id, j.conversation_id,
+               (j.status in ('pending', 'failed') and j.run_after <= v_now)
+                   or (j.status = 'processing' and j.lease_until < v_now) as due,
+               (j.status = 'processing' and j.lease_until >= v_now) as live
+        from public.patch_jobs j
+        where j.conversation_id = any(coalesce(v_locked, '{}'))
+          and j.status in ('pending', 'failed', 'processing')
+    ),
+    free as (
+        select o.*,
+               bool_and(o.due) over (partition by o.conversation_id order by o.id) as due_prefix,
+               min(o.id) over (partition by o.conversation_id) as first_id
+        from open_jobs o
+        where not exists (select 1 from open_jobs b where b.conversation_id = o.conversation_id and b.live)
+    ),
+    picked as (
+        select id from (
+            select id, row_number() over (order by first_id, id) as n from free where due_prefix
+        ) numbered
+        where n <= p_max_jobs
+    ),
+    claimed as (
+        update public.patch_jobs j
+        set status = 'processing',
+            attempts = j.attempts + 1,
+            lease_owner = p_owner,
+            lease_until = v_now + make_interval(secs => p_lease_seconds)
+        from picked
+        where j.id = picked.id
+        returning j.id, j.conversation_id, j.character_id, j.patch, j.attempts, j.max_attempts
+    )
+    select coalesce(jsonb_agg(jsonb_build_object(
+               'id', cl.id,
+               'conversation_id', cl.conversation_id,
+               'character_id', coalesce(cl.character_id, c.character_id),
+               'patch', cl.patch,
+               'attempts', cl.attempts,
+               'max_attempts', cl.max_attempts) order by cl.id), '[]'::jsonb)
+    into v_jobs
+    from claimed cl
+    join public.conversations c on c.id = cl.conversation_id;
+
+    return jsonb_build_object('jobs', v_jobs) || public.read_patch_states(
+        array(select distinct (j->>'conversation_id')::uuid from jsonb_array_elements(v_jobs) j),
+        array(select distinct (j->>'character_id')::uuid from jsonb_array_elements(v_jobs) j));
+end;
+$$;
+
+comment on function public.claim_patch_batch(text, integer, integer, timestamptz) is
+    'Leases whole conversations'' due patch jobs (oldest first) and returns them with their states.';
+
+-- The job: the current state rows, for a retry after a version conflict.
+create function public.read_patch_states(p_conversation_ids uuid[], p_character_ids uuid[])
+returns jsonb
+language sql
+stable
+security invoker
+set search_path = public, pg_temp
+as $$
+    select jsonb_build_object(
+        'conversation_states', coalesce((
+            select jsonb_agg(jsonb_build_object('id', s.conversation_id, 'state', s.state,
+                                                'run_state', s.run_state, 'version', s.version))
+            from public.conversation_states s
+            where s.conversation_id = any(p_conversation_ids)), '[]'::jsonb),
+        'character_states', coalesce((
+            select jsonb_agg(jsonb_build_object('id', s.character_id, 'state', s.state,
+                                                'run_state', s.run_state, 'version', s.version))
+            from public.character_states s
+            where s.character_id = any(p_character_ids)), '[]'::jsonb));
+$$;
+
+comment on function public.read_patch_states(uuid[], uuid[]) is
+    'State rows (with version) of the given conversations and characters.';
+
+-- The job: finish a batch. p_units is an array of units, each committed or refused alone
+-- (a sub-transaction per unit):
+--   {"action": "commit", "jobs": [ids],
+--    "states": [{"kind": "conversation"|"character", "id", "expected_version", "state", "run_state"}],
+--    "done": [ids], "dead": [{"id", "error"}]}
+--   {"action": "fail", "jobs": [ids], "error": text, "run_after": timestamptz}
+--        -> failed (error_kind conflict), or dead once attempts >= max_attempts
+--   {"action": "release", "jobs": [ids]}  -> pending again, the claim's attempt given back
+-- Every unit is fenced: all its jobs must be `processing` under p_owner, else "lease_lost" and
+-- nothing of it is written. A state row whose version moved gives "conflict": nothing of the
+-- unit is written except attempts + 1 on its jobs (seed 000). Answers
+--   [{"unit": index, "result": "committed"|"failed"|"released"|"conflict"|"lease_lost",
+--     "dead": [ids]}]  (dead: jobs that became dead in this call)
+create function public.commit_patch_batch(p_owner text, p_units jsonb, p_now timestamptz default null)
+returns jsonb
+language plpgsql
+security invoker
+set search_path = public, pg_temp
+as $$
+declare
+    v_now timestamptz := coalesce(p_now, now());
+    v_unit jsonb;
+    v_index integer := -1;
+    v_jobs bigint[];
+    v_state jsonb;
+    v_rows integer;
+    v_dead bigint[];
+    v_results jsonb := '[]'::jsonb;
+begin
+    for v_unit in select value from jsonb_array_elements(p_units) loop
+        v_index := v_index + 1;
+        v_jobs := array(select jsonb_array_elements_text(v_unit->'jobs')::bigint);
+        v_dead := '{}';
+        begin
+            -- Fence: every job of the unit still leased by this run (and locked until commit).
+            select count(*) into v_rows from (
+                select 1 from public.patch_jobs
+                where id = any(v_jobs) and status = 'processing' and lease_owner = p_owner
+                for update) fenced;
+            if v_rows <> cardinality(v_jobs) then
+                raise exception 'lease lost' using errcode = 'SC001';
+            end if;
+
+            if v_unit->>'action' = 'commit' then
+                for v_state in select value from jsonb_array_elements(coalesce(v_unit->'states', '[]')) loop
+                    if v_state->>'kind' = 'conversation' then
+                        update public.conversation_states
+                        set state = v_state->'state', run_state = v_state->'run_state', version = version + 1
+                        where conversation_id = (v_state->>'id')::uuid
+                          and version = (v_state->>'expected_version')::bigint;
+                    else
+                        update public.character_states
+                        set state = v_state->'state', run_state = v_state->'run_state', version = version + 1
+                        where character_id = (v_state->>'id')::uuid
+                          and version = (v_state->>'expected_version')::bigint;
+                    end if;
+                    get diagnostics v_rows = row_count;
+                    if v_rows = 0 then
+                        raise exception 'version conflict' using errcode = 'SC002';
+                    end if;
+                end loop;
+                update public.patch_jobs
+                set status = 'done', finished_at = v_now, lease_owner = null, lease_until = null,
+                    error_kind = null, last_error = null
+                where id in (select jsonb_array_elements_text(coalesce(v_unit->'done', '[]'))::bigint)
+                  and id = any(v_jobs);
+                with dead as (
+                    update public.patch_jobs j
+                    set status = 'dead', finished_at = v_now, lease_owner = null, lease_until = null,
+                        error_kind = 'permanent', last_error = d->>'error'
+                    from jsonb_array_elements(coalesce(v_unit->'dead', '[]')) d
+                    where j.id = (d->>'id')::bigint and j.id = any(v_jobs)
+                    returning j.id)
+                select coalesce(array_agg(id), '{}') into v_dead from dead;
+                v_results := v_results || jsonb_build_object('unit', v_index, 'result', 'committed', 'dead', to_jsonb(v_dead));
+            elsif v_unit->>'action' = 'fail' then
+                with failed as (
+                    update public.patch_jobs
+                    set status = case when attempts >= max_attempts then 'dead' else 'failed' end,
+                        finished_at = case when attempts >= max_attempts then v_now end,
+                        error_kind = 'conflict', last_error = v_unit->>'error',
+                        run_after = coalesce((v_unit->>'run_after')::timestamptz, v_now),
+                        lease_owner = null, lease_until = null
+                    where id = any(v_jobs)
+                    returning id, status)
+                select coalesce(array_agg(id) filter (where status = 'dead'), '{}') into v_dead from failed;
+                v_results := v_results || jsonb_build_object('unit', v_index, 'result', 'failed', 'dead', to_jsonb(v_dead));
+            elsif v_unit->>'action' = 'release' then
+                update public.patch_jobs
+                set status = 'pending', attempts = greatest(attempts - 1, 0), lease_owner = null, lease_until = null
+                where id = any(v_jobs);
+                v_results := v_results || jsonb_build_object('unit', v_index, 'result', 'released', 'dead', '[]'::jsonb);
+            else
+                raise exception 'commit_patch_batch: unknown action %', v_unit->>'action' using errcode = '22023';
+            end if;
+        exception
+            when sqlstate 'SC001' then
+                v_results := v_results || jsonb_build_object('unit', v_index, 'result', 'lease_lost', 'dead', '[]'::jsonb);
+            when sqlstate 'SC002' then
+                -- The unit's writes were rolled back; count the attempt (seed 000).
+                update public.patch_jobs
+                set attempts = attempts + 1, error_kind = 'conflict',
+                    last_error = 'version conflict: the state changed while the patch was applied; retrying'
+                where id = any(v_jobs) and status = 'processing' and lease_owner = p_owner;
+                v_results := v_results || jsonb_build_object('unit', v_index, 'result', 'conflict', 'dead', '[]'::jsonb);
+        end;
+    end loop;
+    return v_results;
+end;
+$$;
+
+comment on function public.commit_patch_batch(text, jsonb, timestamptz) is
+    'Commits, fails or releases each unit of a claimed batch; fenced by lease, CAS on version.';
+
+-- The job's dry run and `remaining`; operators. Counts by state, and how many are due now.
+create function public.count_patch_jobs(p_now timestamptz default null)
+returns jsonb
+language sql
+stable
+security invoker
+set search_path = public, pg_temp
+as $$
+    select jsonb_build_object(
+        'due', count(*) filter (where (status in ('pending', 'failed') and run_after <= coalesce(p_now, now()))
+                                   or (status = 'processing' and lease_until < coalesce(p_now, now()))),
+        'pending', count(*) filter (where status = 'pending'),
+        'processing', count(*) filter (where status = 'processing'),
+        'expired_leases', count(*) filter (where status = 'processing' and lease_until < coalesce(p_now, now())),
+        'failed', count(*) filter (where status = 'failed'),
+        'dead', count(*) filter (where status = 'dead'))
+    from public.patch_jobs
+    where status <> 'done';
+$$;
+
+comment on function public.count_patch_jobs(timestamptz) is
+    'Open patch jobs by status, and how many are due now.';
+
+-- Operators: bring failed or dead jobs back to pending, due now, with a fresh attempt count.
+-- Other jobs (done, pending, processing) are left alone. Returns how many were requeued.
+create function public.requeue_patch_jobs(p_ids bigint[], p_now timestamptz default null)
+returns integer
+language sql
+security invoker
+set search_path = public, pg_temp
+as $$
+    with requeued as (
+        update public.patch_jobs
+        set status = 'pending', attempts = 0, run_after = coalesce(p_now, now()),
+            error_kind = null, last_error = null, finished_at = null,
+            lease_owner = null, lease_until = null
+        where id = any(p_ids) and status in ('failed', 'dead')
+        returning 1)
+    select count(*)::integer from requeued;
+$$;
+
+comment on function public.requeue_patch_jobs(bigint[], timestamptz) is
+    'Requeues failed or dead patch jobs (operators); returns the number requeued.';
+
+revoke all on function public.enqueue_patch_job(uuid, jsonb, uuid, text, integer) from public, anon, authenticated;
+revoke all on function public.claim_patch_batch(text, integer, integer, timestamptz) from public, anon, authenticated;
+revoke all on function public.read_patch_states(uuid[], uuid[]) from public, anon, authenticated;
+revoke all on function public.commit_patch_batch(text, jsonb, timestamptz) from public, anon, authenticated;
+revoke all on function public.count_patch_jobs(timestamptz) from public, anon, authenticated;
+revoke all on function public.requeue_patch_jobs(bigint[], timestamptz) from public, anon, authenticated;
+
+grant execute on function public.enqueue_patch_job(uuid, jsonb, uuid, text, integer) to service_role;
+grant execute on function public.claim_patch_batch(text, integer, integer, timestamptz) to service_role;
+grant execute on function public.read_patch_states(uuid[], uuid[]) to service_role;
+grant execute on function public.commit_patch_batch(text, jsonb, timestamptz) to service_role;
+grant execute on function public.count_patch_jobs(timestamptz) to service_role;
+grant execute on function public.requeue_patch_jobs(bigint[], timestamptz) to service_role;
