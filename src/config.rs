@@ -68,6 +68,10 @@ pub struct Tunables {
     pub patch_conflict_retries: u64,
     /// `PATCH_CONFLICT_BACKOFF_MS` (default 80, seed 000): first conflict backoff, doubling.
     pub patch_conflict_backoff_ms: u64,
+    /// `REWARD_SPEED_WEIGHT` (default 0.5, in [0, 1]): how much resolution speed counts.
+    pub reward_speed_weight: f64,
+    /// `REWARD_CONFIDENCE_WEIGHT` (default 0.5, in [0, 1]): how much confidence scales a reward.
+    pub reward_confidence_weight: f64,
 }
 
 impl Default for Tunables {
@@ -79,11 +83,21 @@ impl Default for Tunables {
             patch_batch_size: 100,
             patch_conflict_retries: 5,
             patch_conflict_backoff_ms: 80,
+            reward_speed_weight: 0.5,
+            reward_confidence_weight: 0.5,
         }
     }
 }
 
 impl Tunables {
+    /// The reward function's weights.
+    pub fn reward_weights(&self) -> crate::jobs::training::reward_fn::RewardWeights {
+        crate::jobs::training::reward_fn::RewardWeights {
+            speed: self.reward_speed_weight,
+            confidence: self.reward_confidence_weight,
+        }
+    }
+
     /// The time a run of `job` may spend working: `SUPACRON_TIME_BUDGET_SECS` when set,
     /// else the job's `maxDuration` minus 10 % (at least 5 s) kept for answering and logging.
     pub fn time_budget(&self, job: Job) -> Duration {
@@ -247,6 +261,23 @@ impl Config {
             patch_batch_size: number("PATCH_BATCH_SIZE", defaults.patch_batch_size).min(1000),
             patch_conflict_retries: number("PATCH_CONFLICT_RETRIES", defaults.patch_conflict_retries),
             patch_conflict_backoff_ms: number("PATCH_CONFLICT_BACKOFF_MS", defaults.patch_conflict_backoff_ms),
+            reward_speed_weight: 0.5,
+            reward_confidence_weight: 0.5,
+        };
+        let mut weight = |name: &str| match get(name) {
+            None => 0.5,
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(w) if (0.0..=1.0).contains(&w) => w,
+                _ => {
+                    invalid.push(format!("{name} must be a number between 0 and 1"));
+                    0.5
+                }
+            },
+        };
+        let tunables = Tunables {
+            reward_speed_weight: weight("REWARD_SPEED_WEIGHT"),
+            reward_confidence_weight: weight("REWARD_CONFIDENCE_WEIGHT"),
+            ..tunables
         };
         Config {
             cron_secret,

@@ -4,6 +4,7 @@
 //! has not landed answers 501 naming itself, so no function pretends to work.
 
 pub mod patch;
+pub mod training;
 
 use crate::config::JobConfig;
 use crate::error::AppError;
@@ -16,6 +17,8 @@ pub async fn run(ctx: &RunContext, config: &JobConfig) -> Result<RunSummary, App
     let db = Supabase::shared(&config.supabase);
     match ctx.job {
         Job::Patch => patch::run(ctx, db, &patch::PatchSettings::from_tunables(&config.tunables)).await,
-        job @ (Job::Memory | Job::Schedule | Job::Outcomes | Job::Rewards) => Err(AppError::NotImplemented(job)),
+        Job::Outcomes => training::outcomes::run(ctx, db).await,
+        Job::Rewards => training::rewards::run(ctx, db, &config.tunables.reward_weights()).await,
+        job @ (Job::Memory | Job::Schedule) => Err(AppError::NotImplemented(job)),
     }
 }

@@ -168,8 +168,6 @@ async fn unbuilt_jobs_answer_501_naming_the_job() {
     let unbuilt = [
         ("/api/cron/memory", "memory"),
         ("/api/cron/schedule", "schedule"),
-        ("/api/training/calculate-pending", "rewards"),
-        ("/api/training/outcomes", "outcomes"),
     ];
     for (path, binary) in FUNCTIONS {
         let Some((_, job)) = unbuilt.iter().find(|(p, _)| *p == path) else { continue };

@@ -6,4 +6,5 @@ mod functions_auth;
 mod patch_concurrency;
 mod patch_pipeline;
 mod support;
+mod training;
 mod vercel_config;

@@ -1,0 +1,41 @@
+//! Outcome tracking (`api/training/outcomes`, `15 * * * *`): one outcome for every decision
+//! whose item reached `DONE` or `COLD_STORAGE`, via `record_outcomes` (one round trip per
+//! batch of [`super::BATCH`]; a unique key per decision makes duplicates impossible).
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{BATCH, TrainingReport};
+use crate::error::AppError;
+use crate::run::{RunContext, RunStatus, RunSummary};
+use crate::supabase::Supabase;
+
+#[derive(Deserialize)]
+struct Recorded {
+    candidates: usize,
+    inserted: usize,
+    invalid: usize,
+}
+
+/// One run of the outcome job.
+pub async fn run(ctx: &RunContext, db: &Supabase) -> Result<RunSummary, AppError> {
+    let mut report = TrainingReport::default();
+    if !ctx.dry_run {
+        while !ctx.remaining().is_zero() {
+            let recorded: Recorded = db.rpc("record_outcomes", &json!({ "p_limit": BATCH })).await?;
+            report.batches += 1;
+            report.processed += recorded.candidates;
+            report.ok_count += recorded.inserted;
+            report.failed_count += recorded.invalid;
+            if recorded.invalid > 0 {
+                tracing::warn!(invalid = recorded.invalid, "decisions refused: resolved before they were made (see decisions.last_error)");
+            }
+            if recorded.candidates < BATCH {
+                break;
+            }
+        }
+    }
+    report.remaining = db.rpc("count_pending_outcomes", &json!({})).await?;
+    let status = if report.failed_count > 0 || report.remaining > 0 && !ctx.dry_run { RunStatus::Partial } else { RunStatus::Ok };
+    Ok(RunSummary::new(status, &report))
+}

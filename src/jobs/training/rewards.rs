@@ -1,0 +1,92 @@
+//! Reward calculation (`api/training/calculate-pending`, `0 * * * *`): the reward of every
+//! decision with an outcome and no reward, computed by [`super::reward_fn::reward`] and
+//! written by `write_rewards` only where `reward IS NULL` (two round trips per batch).
+//! `?dry_run=1` answers the pending count (seed 002) and changes nothing.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::reward_fn::{Action, RewardInput, RewardWeights, TerminalStatus, reward, REWARD_VERSION};
+use super::{BATCH, TrainingReport};
+use crate::error::AppError;
+use crate::run::{RunContext, RunStatus, RunSummary};
+use crate::supabase::Supabase;
+
+/// A decision waiting for its reward (`pending_rewards`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct PendingReward {
+    /// Decision id.
+    pub id: Uuid,
+    /// `decisions.action`.
+    pub action: String,
+    /// `decisions.confidence`.
+    pub confidence: Option<f64>,
+    /// When the decision was made.
+    pub decided_at: DateTime<Utc>,
+    /// `outcomes.terminal_status`.
+    pub terminal_status: String,
+    /// `outcomes.resolution_seconds`.
+    pub resolution_seconds: f64,
+}
+
+#[derive(Deserialize)]
+struct Written {
+    written: usize,
+    errors: usize,
+    skipped: usize,
+}
+
+#[derive(Deserialize)]
+struct Pending {
+    pending: i64,
+}
+
+/// The row `write_rewards` takes for one decision: its reward, or why there is none.
+pub fn compute(pending: &PendingReward, weights: &RewardWeights) -> Value {
+    let result = Action::parse(&pending.action).and_then(|action| {
+        let status = TerminalStatus::parse(&pending.terminal_status)?;
+        let input = RewardInput {
+            action,
+            status,
+            resolution_hours: pending.resolution_seconds / 3600.0,
+            confidence: pending.confidence,
+        };
+        reward(&input, weights)
+    });
+    match result {
+        Ok(r) => json!({ "id": pending.id, "reward": r.value, "details": r.details, "version": REWARD_VERSION }),
+        Err(error) => json!({ "id": pending.id, "error": error }),
+    }
+}
+
+/// One run of the reward job.
+pub async fn run(ctx: &RunContext, db: &Supabase, weights: &RewardWeights) -> Result<RunSummary, AppError> {
+    let mut report = TrainingReport::default();
+    if !ctx.dry_run {
+        while !ctx.remaining().is_zero() {
+            let batch: Vec<PendingReward> = db.rpc("pending_rewards", &json!({ "p_limit": BATCH })).await?;
+            if batch.is_empty() {
+                break;
+            }
+            report.batches += 1;
+            report.processed += batch.len();
+            let rows: Vec<Value> = batch.iter().map(|p| compute(p, weights)).collect();
+            for row in rows.iter().filter(|r| r.get("error").is_some()).take(20) {
+                tracing::warn!(decision_id = %row["id"], reason = %row["error"], "reward not computed");
+            }
+            let written: Written = db.rpc("write_rewards", &json!({ "p_rewards": rows })).await?;
+            report.ok_count += written.written;
+            report.failed_count += written.errors;
+            report.skipped += written.skipped;
+            if batch.len() < BATCH {
+                break;
+            }
+        }
+    }
+    let pending: Pending = db.rpc("count_pending_rewards", &json!({})).await?;
+    report.remaining = pending.pending;
+    let status = if report.failed_count > 0 || report.remaining > 0 && !ctx.dry_run { RunStatus::Partial } else { RunStatus::Ok };
+    Ok(RunSummary::new(status, &report))
+}
