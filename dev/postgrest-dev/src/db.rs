@@ -1,6 +1,7 @@
 //! One request = one transaction (reference §9.1): `BEGIN`, the per-request GUCs (§8.4), the main
 //! statement and `COMMIT`/`ROLLBACK`, pipelined on one pooled connection so a read costs a single
-//! round trip. Parameters are sent as text of type `unknown`, like PostgREST's.
+//! round trip. Statements are prepared once per connection and cached; parameters are sent as
+//! text and typed by PostgreSQL from context, like PostgREST's `unknown` literals.
 
 use bytes::BytesMut;
 use deadpool_postgres::{Pool, PoolError};
@@ -56,6 +57,9 @@ pub(crate) struct Outcome {
     pub inserted: Option<i64>,
 }
 
+/// Beyond this many cached statements a connection starts its cache afresh.
+const MAX_CACHED_STATEMENTS: usize = 512;
+
 const GUC_SQL: &str = "SELECT set_config('search_path', $1, true), set_config('role', $2, true), \
     set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), \
     set_config('request.path', $5, true), set_config('request.headers', $6, true), \
@@ -84,11 +88,17 @@ pub(crate) async fn execute(
         tx.timezone,
     ];
     let guc_params: Vec<Option<Untyped>> = guc_values.iter().map(|v| v.map(Untyped)).collect();
-    let guc_refs: Vec<(&(dyn ToSql + Sync), Type)> =
-        guc_params.iter().map(|p| (p as &(dyn ToSql + Sync), Type::TEXT)).collect();
+    let guc_refs: Vec<&(dyn ToSql + Sync)> = guc_params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
     let main_params: Vec<Untyped> = sql.params.iter().map(|p| Untyped(p)).collect();
-    let main_refs: Vec<(&(dyn ToSql + Sync), Type)> =
-        main_params.iter().map(|p| (p as &(dyn ToSql + Sync), Type::UNKNOWN)).collect();
+    let main_refs: Vec<&(dyn ToSql + Sync)> = main_params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+
+    // Named prepared statements, cached per connection (as PostgREST does): parsing and planning
+    // the main statement costs more than running it. A cache hit needs no round trip.
+    if client.statement_cache.size() > MAX_CACHED_STATEMENTS {
+        client.statement_cache.clear();
+    }
+    let guc_stmt = client.prepare_cached(GUC_SQL).await.map_err(pg_err)?;
+    let main_stmt = client.prepare_cached(&sql.text).await.map_err(pg_err)?;
 
     let begin = if tx.read_only {
         "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY"
@@ -100,8 +110,8 @@ pub(crate) async fn execute(
         // Nothing to undo in a read-only transaction: COMMIT is pipelined with the rest.
         let (b, g, m, c) = join4(
             client.batch_execute(begin),
-            client.query_typed(GUC_SQL, &guc_refs),
-            client.query_typed(&sql.text, &main_refs),
+            client.query(&guc_stmt, &guc_refs),
+            client.query(&main_stmt, &main_refs),
             client.batch_execute("COMMIT"),
         )
         .await;
@@ -116,8 +126,8 @@ pub(crate) async fn execute(
 
     let (b, g, m) = join3(
         client.batch_execute(begin),
-        client.query_typed(GUC_SQL, &guc_refs),
-        client.query_typed(&sql.text, &main_refs),
+        client.query(&guc_stmt, &guc_refs),
+        client.query(&main_stmt, &main_refs),
     )
     .await;
     let result = b

@@ -158,6 +158,8 @@ impl SchemaStore {
     async fn reload_locked(&self) -> Result<(), Error> {
         let cache = load::introspect(&self.pool, &self.schemas).await?;
         *self.cache.write().expect("schema cache lock") = Arc::new(cache);
+        // Prepared statements may have been planned against the old definitions.
+        self.pool.manager().statement_caches.clear();
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         self.reloaded.send_replace(generation);
         tracing::debug!(generation, "schema cache reloaded");

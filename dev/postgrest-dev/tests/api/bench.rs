@@ -47,7 +47,7 @@ async fn bench_throughput() {
     run(&app, |i| format!("/items?id=eq.{}", i % 1000 + 1)).await; // warm-up
     let pk = run(&app, |i| format!("/items?id=eq.{}", i % 1000 + 1)).await;
     let rpc = run(&app, |_| "/rpc/bench_rows?n=100".to_string()).await;
-    println!("postgrest-dev bench: {CONCURRENCY} keep-alive clients, {REQUESTS} requests each");
+    println!("postgrest-dev bench: {CONCURRENCY} keep-alive clients, {REQUESTS} requests per case");
     println!("  primary-key GET      {pk:>8.0} req/s");
     println!("  RPC returning 100 rows {rpc:>6.0} req/s");
     app.stop().await;
