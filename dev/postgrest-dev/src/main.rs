@@ -1,5 +1,5 @@
 //! `postgrest-dev` binary: configured like PostgREST (flags or `PGRST_*` environment variables),
-//! prints one `listening on` line when ready, and stops on Ctrl-C.
+//! prints one `listening on` line when ready, and stops on Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -95,6 +95,22 @@ fn parse() -> Result<Option<Options>, String> {
     Ok(Some(Options { config, addr }))
 }
 
+/// Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let options = match parse() {
@@ -118,7 +134,7 @@ async fn main() -> ExitCode {
     let addr = server.addr();
     let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
     println!("postgrest-dev listening on http://{host}:{}/rest/v1", addr.port());
-    let _ = tokio::signal::ctrl_c().await;
+    stop_signal().await;
     server.shutdown().await;
     ExitCode::SUCCESS
 }

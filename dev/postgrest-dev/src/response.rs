@@ -67,7 +67,13 @@ impl Reply {
         }
         let head = api.method == axum::http::Method::HEAD;
         let body = if head { None } else { self.body };
-        let mut resp = Response::new(body.map(Body::from).unwrap_or_else(Body::empty));
+        let body = match body {
+            Some(b) => Body::from(b),
+            // No size hint, so HEAD responses carry no made-up `Content-Length: 0`.
+            None if head => Body::from_stream(futures_util::stream::empty::<Result<bytes::Bytes, std::io::Error>>()),
+            None => Body::empty(),
+        };
+        let mut resp = Response::new(body);
         *resp.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
         let h = resp.headers_mut();
         for (name, value) in self.headers {

@@ -113,6 +113,7 @@ async fn head_keeps_headers_and_drops_the_body() {
     assert_eq!(r.status(), 206);
     assert_eq!(header(&r, "content-range"), "0-1/5");
     assert_eq!(header(&r, "content-type"), "application/json; charset=utf-8");
+    assert_eq!(header(&r, "content-length"), "", "PostgREST sends no Content-Length on HEAD");
     assert!(r.bytes().await.unwrap().is_empty());
     app.stop().await;
 }
