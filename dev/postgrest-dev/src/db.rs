@@ -44,6 +44,8 @@ pub(crate) struct TxSettings<'a> {
     pub headers_json: String,
     pub cookies_json: String,
     pub timezone: Option<&'a str>,
+    /// The role's `ALTER ROLE … SET` values as a JSON object (`{}` for none).
+    pub role_settings: String,
 }
 
 /// The single row every main statement returns (see [`crate::sql::outer_select`]).
@@ -60,7 +62,8 @@ pub(crate) struct Outcome {
 /// Beyond this many cached statements a connection starts its cache afresh.
 const MAX_CACHED_STATEMENTS: usize = 512;
 
-const GUC_SQL: &str = "SELECT set_config('search_path', $1, true), set_config('role', $2, true), \
+const GUC_SQL: &str = "SELECT (SELECT count(set_config(k, v, true)) FROM json_each_text($9::json) AS s(k, v)), \
+    set_config('search_path', $1, true), set_config('role', $2, true), \
     set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), \
     set_config('request.path', $5, true), set_config('request.headers', $6, true), \
     set_config('request.cookies', $7, true), set_config('timezone', coalesce($8, current_setting('timezone')), true)";
@@ -77,7 +80,7 @@ pub(crate) async fn execute(
     let pg_err = |e: tokio_postgres::Error| ApiError::from_pg(&e, tx.identity.authenticated);
 
     let claims = serde_json::Value::Object(tx.identity.claims.clone()).to_string();
-    let guc_values: [Option<&str>; 8] = [
+    let guc_values: [Option<&str>; 9] = [
         Some(&tx.search_path),
         Some(&tx.identity.role),
         Some(&claims),
@@ -86,6 +89,7 @@ pub(crate) async fn execute(
         Some(&tx.headers_json),
         Some(&tx.cookies_json),
         tx.timezone,
+        Some(&tx.role_settings),
     ];
     let guc_params: Vec<Option<Untyped>> = guc_values.iter().map(|v| v.map(Untyped)).collect();
     let guc_refs: Vec<&(dyn ToSql + Sync)> = guc_params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();

@@ -115,6 +115,7 @@ impl Ctx<'_> {
             headers_json: self.api.headers_json(),
             cookies_json: self.api.cookies_json(),
             timezone: self.api.prefs.timezone.as_deref(),
+            role_settings: self.state.schema.snapshot().1.role_settings.get(&self.identity.role).cloned().unwrap_or_else(|| "{}".into()),
         }
     }
 

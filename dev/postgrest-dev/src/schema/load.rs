@@ -79,6 +79,17 @@ WHERE n.nspname = ANY($1) AND p.prokind = 'f'
   AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
 "#;
 
+const ROLE_SETTINGS_SQL: &str = r#"
+SELECT r.rolname::text, split_part(c, '=', 1), substr(c, strpos(c, '=') + 1)
+FROM pg_db_role_setting s
+JOIN pg_roles r ON r.oid = s.setrole
+CROSS JOIN LATERAL unnest(s.setconfig) AS c
+LEFT JOIN pg_settings ps ON ps.name = split_part(c, '=', 1)
+WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+  AND (ps.context = 'user' OR (ps.name IS NULL AND strpos(split_part(c, '=', 1), '.') > 0))
+ORDER BY s.setdatabase, 1
+"#;
+
 /// Reads tables, views and functions of `schemas`.
 pub(crate) async fn introspect(pool: &Pool, schemas: &[String]) -> Result<SchemaCache, Error> {
     let client = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
@@ -88,11 +99,12 @@ pub(crate) async fn introspect(pool: &Pool, schemas: &[String]) -> Result<Schema
         let pks = client.query(PKS_SQL, &[]).await?;
         let bases = client.query(VIEW_BASES_SQL, &[&schemas]).await?;
         let funcs = client.query(FUNCTIONS_SQL, &[&schemas]).await?;
-        Ok::<_, tokio_postgres::Error>((cols, pks, bases, funcs))
+        let settings = client.query(ROLE_SETTINGS_SQL, &[]).await?;
+        Ok::<_, tokio_postgres::Error>((cols, pks, bases, funcs, settings))
     }
     .await;
     client.batch_execute(if result.is_ok() { "COMMIT" } else { "ROLLBACK" }).await?;
-    let (cols, pks, bases, funcs) = result?;
+    let (cols, pks, bases, funcs, settings) = result?;
 
     let pk_map: HashMap<(String, String), Vec<String>> =
         pks.iter().map(|r| ((r.get(0), r.get(1)), r.get(2))).collect();
@@ -121,9 +133,19 @@ pub(crate) async fn introspect(pool: &Pool, schemas: &[String]) -> Result<Schema
             functions.entry((f.schema.clone(), f.name.clone())).or_default().push(Arc::new(f));
         }
     }
+    // Database-specific settings come after global ones, so they win.
+    let mut role_settings: HashMap<String, serde_json::Map<String, serde_json::Value>> = HashMap::new();
+    for r in &settings {
+        let value: String = r.get(2);
+        role_settings.entry(r.get(0)).or_default().insert(r.get(1), serde_json::Value::String(value));
+    }
     Ok(SchemaCache {
         relations: relations.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
         functions,
+        role_settings: role_settings
+            .into_iter()
+            .map(|(role, m)| (role, serde_json::Value::Object(m).to_string()))
+            .collect(),
     })
 }
 

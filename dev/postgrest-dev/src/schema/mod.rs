@@ -85,6 +85,9 @@ impl Function {
 pub(crate) struct SchemaCache {
     pub relations: HashMap<(String, String), Arc<Relation>>,
     pub functions: HashMap<(String, String), Vec<Arc<Function>>>,
+    /// `ALTER ROLE … SET` values (user-settable ones) per role, as a JSON object text, applied
+    /// in every transaction that impersonates the role (e.g. Supabase's `statement_timeout`).
+    pub role_settings: HashMap<String, String>,
 }
 
 impl SchemaCache {

@@ -108,3 +108,27 @@ async fn request_context_gucs_are_set() {
     assert_eq!(json(r).await["claims"], json!({"role": "anon"}));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn role_settings_apply_to_the_impersonated_role() {
+    let app = TestApp::spawn().await;
+    let db = app.scalar("select current_database()::text").await;
+    app.sql(&format!(
+        "alter role authenticated in database {db} set app.flavour = 'mint';
+         alter role authenticated in database {db} set statement_timeout = '100ms';
+         create function flavour() returns text language sql stable as $$ select current_setting('app.flavour', true) $$;
+         create function sleepy() returns void language sql as 'select pg_sleep(2)';"
+    ))
+    .await;
+    app.server.reload_schema().await.unwrap();
+    let user = mint_jwt(SECRET, "authenticated", None);
+    let r = app.anon(Method::GET, "/rpc/flavour").bearer_auth(&user).send().await.unwrap();
+    assert_eq!(json(r).await, json!("mint"));
+    let r = app.get("/rpc/flavour").await;
+    // (A placeholder GUC once seen by a session reads as "" afterwards, hence not null.)
+    assert_ne!(json(r).await, json!("mint"), "service_role has no such setting");
+    let r = app.anon(Method::POST, "/rpc/sleepy").bearer_auth(&user).send().await.unwrap();
+    let e = assert_error(r, 500, "57014").await;
+    assert_eq!(e["message"], "canceling statement due to statement timeout");
+    app.stop().await;
+}
