@@ -35,7 +35,10 @@ pub(crate) struct AuthConfig {
 /// Mints an HS256 token with claims `{role, iss: "supabase", iat, exp?}` (Supabase's legacy keys
 /// have exactly this shape); `ttl` sets `exp = iat + ttl`.
 pub fn mint_jwt(secret: &str, role: &str, ttl: Option<Duration>) -> String {
-    let iat = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let iat = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let mut claims = json!({"role": role, "iss": "supabase", "iat": iat});
     if let Some(ttl) = ttl {
         claims["exp"] = json!(iat + ttl.as_secs());
@@ -57,7 +60,10 @@ pub(crate) fn sign_claims(secret: &str, claims: &Value) -> String {
 /// Decides the request's identity from `Authorization` and `apikey`, like Supabase's gateway
 /// followed by PostgREST.
 pub(crate) fn authenticate(headers: &HeaderMap, cfg: &AuthConfig) -> ApiResult<Identity> {
-    let apikey = headers.get("apikey").and_then(|v| v.to_str().ok()).map(str::trim);
+    let apikey = headers
+        .get("apikey")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
     let mut bearer = bearer_token(headers)?;
     // The gateway replaces an opaque `sb_…` Authorization with one derived from the apikey.
     if bearer.as_deref().is_some_and(|t| t.starts_with("sb_")) {
@@ -69,7 +75,11 @@ pub(crate) fn authenticate(headers: &HeaderMap, cfg: &AuthConfig) -> ApiResult<I
             return Err(invalid_api_key());
         }
         if bearer.is_none() {
-            let role = if known { "service_role" } else { cfg.anon_role.as_str() };
+            let role = if known {
+                "service_role"
+            } else {
+                cfg.anon_role.as_str()
+            };
             return Ok(identity(role, Map::new(), cfg));
         }
     }
@@ -94,7 +104,11 @@ pub(crate) fn authenticate(headers: &HeaderMap, cfg: &AuthConfig) -> ApiResult<I
 
 fn identity(role: &str, mut claims: Map<String, Value>, cfg: &AuthConfig) -> Identity {
     claims.insert("role".into(), Value::String(role.to_string()));
-    Identity { role: role.to_string(), claims, authenticated: role != cfg.anon_role }
+    Identity {
+        role: role.to_string(),
+        claims,
+        authenticated: role != cfg.anon_role,
+    }
 }
 
 fn invalid_api_key() -> ApiError {
@@ -120,7 +134,11 @@ fn bearer_token(headers: &HeaderMap) -> ApiResult<Option<String>> {
     }
     let token = rest.trim();
     if token.is_empty() {
-        return Err(jwt_error("PGRST301", "Empty JWT is sent in Authorization header", None));
+        return Err(jwt_error(
+            "PGRST301",
+            "Empty JWT is sent in Authorization header",
+            None,
+        ));
     }
     Ok(Some(token.to_string()))
 }
@@ -165,13 +183,17 @@ pub(crate) fn verify(token: &str, secret: &str) -> ApiResult<Map<String, Value>>
     if alg != "HS256" {
         return Err(no_key());
     }
-    let sig = URL_SAFE_NO_PAD.decode(parts[2]).map_err(|_| crypto_failed())?;
+    let sig = URL_SAFE_NO_PAD
+        .decode(parts[2])
+        .map_err(|_| crypto_failed())?;
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("hmac accepts any key");
     mac.update(parts[0].as_bytes());
     mac.update(b".");
     mac.update(parts[1].as_bytes());
     mac.verify_slice(&sig).map_err(|_| no_key())?;
-    let payload = URL_SAFE_NO_PAD.decode(parts[1]).map_err(|_| crypto_failed())?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(parts[1])
+        .map_err(|_| crypto_failed())?;
     let claims = match serde_json::from_slice::<Value>(&payload) {
         Ok(Value::Object(m)) => m,
         _ => return Err(jwt_error("PGRST303", "Parsing claims failed", None)),
@@ -181,7 +203,10 @@ pub(crate) fn verify(token: &str, secret: &str) -> ApiResult<Map<String, Value>>
 }
 
 fn check_time_claims(claims: &Map<String, Value>) -> ApiResult<()> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
     let number = |name: &str| -> ApiResult<Option<f64>> {
         match claims.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -236,14 +261,29 @@ mod tests {
     #[test]
     fn rejects_bad_tokens_with_v13_codes() {
         let e = verify("a.b", SECRET).unwrap_err();
-        assert_eq!((e.code.as_str(), e.message.as_str()), ("PGRST301", "Expected 3 parts in JWT; got 2"));
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("PGRST301", "Expected 3 parts in JWT; got 2")
+        );
         let other = mint_jwt("another-secret-another-secret-another", "anon", None);
-        assert_eq!(verify(&other, SECRET).unwrap_err().message, "No suitable key or wrong key type");
+        assert_eq!(
+            verify(&other, SECRET).unwrap_err().message,
+            "No suitable key or wrong key type"
+        );
         let expired = sign_claims(SECRET, &json!({"role": "anon", "exp": 1000}));
         let e = verify(&expired, SECRET).unwrap_err();
-        assert_eq!((e.code.as_str(), e.message.as_str()), ("PGRST303", "JWT expired"));
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("PGRST303", "JWT expired")
+        );
         let bad_exp = sign_claims(SECRET, &json!({"exp": "soon"}));
-        assert_eq!(verify(&bad_exp, SECRET).unwrap_err().message, "The JWT 'exp' claim must be a number");
-        assert_eq!(verify("!!.??.##", SECRET).unwrap_err().message, "JWT cryptographic operation failed");
+        assert_eq!(
+            verify(&bad_exp, SECRET).unwrap_err().message,
+            "The JWT 'exp' claim must be a number"
+        );
+        assert_eq!(
+            verify("!!.??.##", SECRET).unwrap_err().message,
+            "JWT cryptographic operation failed"
+        );
     }
 }

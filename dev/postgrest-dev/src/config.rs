@@ -51,7 +51,10 @@ impl fmt::Debug for Config {
             .field("schemas", &self.schemas)
             .field("anon_role", &self.anon_role)
             .field("jwt_secret", &"[redacted]")
-            .field("secret_api_keys", &format_args!("[{} redacted]", self.secret_api_keys.len()))
+            .field(
+                "secret_api_keys",
+                &format_args!("[{} redacted]", self.secret_api_keys.len()),
+            )
             .field("latency", &self.latency)
             .field("pool_size", &self.pool_size)
             .field("max_rows", &self.max_rows)

@@ -18,7 +18,11 @@ use crate::sql::Sql;
 struct Untyped<'a>(&'a str);
 
 impl ToSql for Untyped<'_> {
-    fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+    fn to_sql(
+        &self,
+        _ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
         out.extend_from_slice(self.0.as_bytes());
         Ok(IsNull::No)
     }
@@ -92,9 +96,15 @@ pub(crate) async fn execute(
         Some(&tx.role_settings),
     ];
     let guc_params: Vec<Option<Untyped>> = guc_values.iter().map(|v| v.map(Untyped)).collect();
-    let guc_refs: Vec<&(dyn ToSql + Sync)> = guc_params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    let guc_refs: Vec<&(dyn ToSql + Sync)> = guc_params
+        .iter()
+        .map(|p| p as &(dyn ToSql + Sync))
+        .collect();
     let main_params: Vec<Untyped> = sql.params.iter().map(|p| Untyped(p)).collect();
-    let main_refs: Vec<&(dyn ToSql + Sync)> = main_params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    let main_refs: Vec<&(dyn ToSql + Sync)> = main_params
+        .iter()
+        .map(|p| p as &(dyn ToSql + Sync))
+        .collect();
 
     // Named prepared statements, cached per connection (as PostgREST does): parsing and planning
     // the main statement costs more than running it. A cache hit needs no round trip.
@@ -156,9 +166,9 @@ pub(crate) async fn execute(
 }
 
 fn outcome(rows: &[tokio_postgres::Row]) -> ApiResult<Outcome> {
-    let row = rows
-        .first()
-        .ok_or_else(|| ApiError::new(500, "PGRSTX00", "Internal error").details("statement returned no row"))?;
+    let row = rows.first().ok_or_else(|| {
+        ApiError::new(500, "PGRSTX00", "Internal error").details("statement returned no row")
+    })?;
     Ok(Outcome {
         total: row.get(0),
         page_total: row.get::<_, Option<i64>>(1).unwrap_or(0),
@@ -171,11 +181,17 @@ fn outcome(rows: &[tokio_postgres::Row]) -> ApiResult<Outcome> {
 
 fn pool_error(e: PoolError) -> ApiError {
     match e {
-        PoolError::Timeout(_) => {
-            ApiError::new(504, "PGRST003", "Timed out acquiring connection from connection pool.")
-        }
-        other => ApiError::new(503, "PGRST000", "Database connection error. Retrying the connection.")
-            .details(other.to_string())
-            .header("Retry-After", "0"),
+        PoolError::Timeout(_) => ApiError::new(
+            504,
+            "PGRST003",
+            "Timed out acquiring connection from connection pool.",
+        ),
+        other => ApiError::new(
+            503,
+            "PGRST000",
+            "Database connection error. Retrying the connection.",
+        )
+        .details(other.to_string())
+        .header("Retry-After", "0"),
     }
 }

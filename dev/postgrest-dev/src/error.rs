@@ -87,9 +87,13 @@ impl ApiError {
     pub fn from_pg(err: &tokio_postgres::Error, authenticated: bool) -> ApiError {
         let Some(db) = err.as_db_error() else {
             if err.is_closed() {
-                return ApiError::new(503, "PGRST001", "Database client error. Retrying the connection.")
-                    .details(err.to_string())
-                    .header("Retry-After", "0");
+                return ApiError::new(
+                    503,
+                    "PGRST001",
+                    "Database client error. Retrying the connection.",
+                )
+                .details(err.to_string())
+                .header("Retry-After", "0");
             }
             return ApiError::new(500, "PGRSTX00", "Internal error").details(err.to_string());
         };
@@ -124,13 +128,19 @@ impl ApiError {
         let mut resp = Response::new(Body::from(body.clone()));
         *resp.status_mut() = status;
         let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         if let Ok(v) = HeaderValue::from_str(&format!("PostgREST; error={}", self.code)) {
             h.insert(HeaderName::from_static("proxy-status"), v);
         }
         for (name, value) in &self.headers {
-            if let (Ok(n), Ok(v)) = (HeaderName::try_from(name.as_str()), HeaderValue::from_str(value)) {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::try_from(name.as_str()),
+                HeaderValue::from_str(value),
+            ) {
                 h.append(n, v);
             }
         }
@@ -144,27 +154,47 @@ fn sqlstate_status(code: &str, message: &str, authenticated: bool) -> u16 {
     match code {
         "23503" | "23505" => return 409,
         "25006" => return 405,
-        "21000" => return if message.ends_with("requires a WHERE clause") { 400 } else { 500 },
+        "21000" => {
+            return if message.ends_with("requires a WHERE clause") {
+                400
+            } else {
+                500
+            };
+        }
         "22023" => {
-            return if message.starts_with("role") && message.ends_with("does not exist") { 401 } else { 400 };
+            return if message.starts_with("role") && message.ends_with("does not exist") {
+                401
+            } else {
+                400
+            };
         }
         "53400" => return 500,
         "57P01" => return 503,
         "P0001" => return 400,
-        "42883" => return if message.starts_with("function xmlagg(") { 406 } else { 404 },
+        "42883" => {
+            return if message.starts_with("function xmlagg(") {
+                406
+            } else {
+                404
+            };
+        }
         "42P01" => return 404,
         "42P17" => return 500,
         "42501" => return if authenticated { 403 } else { 401 },
         _ => {}
     }
     if let Some(n) = code.strip_prefix("PT") {
-        return n.parse::<u16>().ok().filter(|s| (100..=999).contains(s)).unwrap_or(500);
+        return n
+            .parse::<u16>()
+            .ok()
+            .filter(|s| (100..=999).contains(s))
+            .unwrap_or(500);
     }
     match class {
         "08" | "53" => 503,
         "0L" | "0P" | "28" => 403,
-        "09" | "25" | "2D" | "38" | "39" | "3B" | "40" | "54" | "55" | "57" | "58" | "F0" | "HV"
-        | "P0" | "XX" => 500,
+        "09" | "25" | "2D" | "38" | "39" | "3B" | "40" | "54" | "55" | "57" | "58" | "F0"
+        | "HV" | "P0" | "XX" => 500,
         _ => 400,
     }
 }
@@ -174,9 +204,13 @@ fn custom_raise(message: &str, detail: Option<&str>) -> ApiError {
     const MSG_HINT: &str = "MESSAGE must be a JSON object with obligatory keys: 'code', 'message' and optional keys: 'details', 'hint'.";
     const DETAIL_HINT: &str = "DETAIL must be a JSON object with obligatory keys: 'status', 'headers' and optional key: 'status_text'.";
     let invalid = |details: String, hint: &str| {
-        ApiError::new(500, "PGRST121", "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error")
-            .details(details)
-            .hint(hint)
+        ApiError::new(
+            500,
+            "PGRST121",
+            "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error",
+        )
+        .details(details)
+        .hint(hint)
     };
     let body = serde_json::from_str::<Value>(message).ok().and_then(|v| {
         let o = v.as_object()?;
@@ -186,21 +220,32 @@ fn custom_raise(message: &str, detail: Option<&str>) -> ApiError {
         Some((code, msg, opt("details"), opt("hint")))
     });
     let Some((code, msg, details, hint)) = body else {
-        return invalid(format!("Invalid JSON value for MESSAGE: '{message}'"), MSG_HINT);
+        return invalid(
+            format!("Invalid JSON value for MESSAGE: '{message}'"),
+            MSG_HINT,
+        );
     };
     let Some(detail) = detail else {
-        return invalid("DETAIL is missing in the RAISE statement".into(), DETAIL_HINT);
+        return invalid(
+            "DETAIL is missing in the RAISE statement".into(),
+            DETAIL_HINT,
+        );
     };
     let parsed = serde_json::from_str::<Value>(detail).ok().and_then(|v| {
         let o = v.as_object()?;
         let status = u16::try_from(o.get("status")?.as_u64()?).ok()?;
         let headers = o.get("headers")?.as_object()?;
-        let headers: Option<Vec<(String, String)>> =
-            headers.iter().map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect();
+        let headers: Option<Vec<(String, String)>> = headers
+            .iter()
+            .map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+            .collect();
         Some((status, headers?))
     });
     let Some((status, headers)) = parsed else {
-        return invalid(format!("Invalid JSON value for DETAIL: '{detail}'"), DETAIL_HINT);
+        return invalid(
+            format!("Invalid JSON value for DETAIL: '{detail}'"),
+            DETAIL_HINT,
+        );
     };
     let mut e = ApiError::new(status, &code, msg);
     e.details = details;
@@ -226,7 +271,10 @@ mod tests {
         assert_eq!(sqlstate_status("P0004", "assert", false), 500);
         assert_eq!(sqlstate_status("42P01", "no table", false), 404);
         assert_eq!(sqlstate_status("40001", "serialization", false), 500);
-        assert_eq!(sqlstate_status("22023", "role \"x\" does not exist", true), 401);
+        assert_eq!(
+            sqlstate_status("22023", "role \"x\" does not exist", true),
+            401
+        );
         assert_eq!(sqlstate_status("08006", "conn", false), 503);
     }
 }

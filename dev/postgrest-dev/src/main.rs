@@ -37,7 +37,9 @@ struct Options {
 }
 
 fn env(names: &[&str]) -> Option<String> {
-    names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
 }
 
 fn parse() -> Result<Option<Options>, String> {
@@ -52,7 +54,12 @@ fn parse() -> Result<Option<Options>, String> {
     let mut pool = env(&["PGRST_DB_POOL"]).unwrap_or_else(|| "16".into());
     let mut max_rows = env(&["PGRST_DB_MAX_ROWS"]);
     let mut keys: Vec<String> = env(&["PGRST_DEV_SECRET_API_KEYS"])
-        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     let mut latency = env(&["PGRST_DEV_LATENCY_MS"]).unwrap_or_else(|| "0".into());
 
@@ -65,7 +72,12 @@ fn parse() -> Result<Option<Options>, String> {
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
             None => (flag.clone(), None),
         };
-        let mut value = || inline.clone().or_else(|| args.next()).ok_or(format!("{name} needs a value"));
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or(format!("{name} needs a value"))
+        };
         match name.as_str() {
             "--db-uri" => db = value()?,
             "--schemas" => schemas = value()?,
@@ -81,17 +93,27 @@ fn parse() -> Result<Option<Options>, String> {
         }
     }
     let mut config = Config::new(db, secret);
-    config.schemas = schemas.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    config.schemas = schemas
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
     config.anon_role = anon;
     config.secret_api_keys = keys;
-    config.pool_size = pool.parse().map_err(|_| format!("invalid pool size {pool}"))?;
+    config.pool_size = pool
+        .parse()
+        .map_err(|_| format!("invalid pool size {pool}"))?;
     config.max_rows = match max_rows {
         Some(m) => Some(m.parse().map_err(|_| format!("invalid max rows {m}"))?),
         None => None,
     };
-    let ms: u64 = latency.parse().map_err(|_| format!("invalid latency {latency}"))?;
+    let ms: u64 = latency
+        .parse()
+        .map_err(|_| format!("invalid latency {latency}"))?;
     config.latency = Duration::from_millis(ms);
-    let addr = format!("{host}:{port}").parse().map_err(|_| format!("invalid address {host}:{port}"))?;
+    let addr = format!("{host}:{port}")
+        .parse()
+        .map_err(|_| format!("invalid address {host}:{port}"))?;
     Ok(Some(Options { config, addr }))
 }
 
@@ -132,8 +154,15 @@ async fn main() -> ExitCode {
         }
     };
     let addr = server.addr();
-    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
-    println!("postgrest-dev listening on http://{host}:{}/rest/v1", addr.port());
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    println!(
+        "postgrest-dev listening on http://{host}:{}/rest/v1",
+        addr.port()
+    );
     stop_signal().await;
     server.shutdown().await;
     ExitCode::SUCCESS

@@ -71,8 +71,12 @@ impl Prefs {
             ("return", "minimal") => set(&mut self.ret, Return::Minimal),
             ("return", "headers-only") => set(&mut self.ret, Return::HeadersOnly),
             ("return", "representation") => set(&mut self.ret, Return::Representation),
-            ("resolution", "merge-duplicates") => set(&mut self.resolution, Resolution::MergeDuplicates),
-            ("resolution", "ignore-duplicates") => set(&mut self.resolution, Resolution::IgnoreDuplicates),
+            ("resolution", "merge-duplicates") => {
+                set(&mut self.resolution, Resolution::MergeDuplicates)
+            }
+            ("resolution", "ignore-duplicates") => {
+                set(&mut self.resolution, Resolution::IgnoreDuplicates)
+            }
             ("count", "exact") => set(&mut self.count, Count::Exact),
             ("count", "planned") => set(&mut self.count, Count::Planned),
             ("count", "estimated") => set(&mut self.count, Count::Estimated),
@@ -97,22 +101,36 @@ impl Prefs {
     /// PGRST122 when `handling=strict` was sent together with unknown preferences.
     pub fn check_strict(&self) -> ApiResult<()> {
         if self.strict == Some(true) && !self.invalid.is_empty() {
-            return Err(ApiError::new(400, "PGRST122", "Invalid preferences given with handling=strict")
-                .details(format!("Invalid preferences: {}", self.invalid.join(", "))));
+            return Err(ApiError::new(
+                400,
+                "PGRST122",
+                "Invalid preferences given with handling=strict",
+            )
+            .details(format!("Invalid preferences: {}", self.invalid.join(", "))));
         }
         Ok(())
     }
 
     /// `max-affected` only counts together with `handling=strict`.
     pub fn strict_max_affected(&self) -> Option<i64> {
-        if self.strict == Some(true) { self.max_affected } else { None }
+        if self.strict == Some(true) {
+            self.max_affected
+        } else {
+            None
+        }
     }
 
     /// The `Preference-Applied` value for a successful response, or `None` when nothing applies.
     pub fn applied(&self, op: Op) -> Option<String> {
         let mut out: Vec<String> = Vec::new();
         let writes = !matches!(op, Op::Read | Op::Rpc);
-        if let (Op::Insert { resolution_applies: true }, Some(r)) = (op, self.resolution) {
+        if let (
+            Op::Insert {
+                resolution_applies: true,
+            },
+            Some(r),
+        ) = (op, self.resolution)
+        {
             out.push(match r {
                 Resolution::MergeDuplicates => "resolution=merge-duplicates".into(),
                 Resolution::IgnoreDuplicates => "resolution=ignore-duplicates".into(),
@@ -120,7 +138,11 @@ impl Prefs {
         }
         if matches!(op, Op::Insert { .. } | Op::Update) {
             if let Some(m) = self.missing_default {
-                out.push(if m { "missing=default".into() } else { "missing=null".into() });
+                out.push(if m {
+                    "missing=default".into()
+                } else {
+                    "missing=null".into()
+                });
             }
         }
         if writes {
@@ -140,7 +162,11 @@ impl Prefs {
             });
         }
         if let Some(s) = self.strict {
-            out.push(if s { "handling=strict".into() } else { "handling=lenient".into() });
+            out.push(if s {
+                "handling=strict".into()
+            } else {
+                "handling=lenient".into()
+            });
         }
         if let Some(tz) = &self.timezone {
             out.push(format!("timezone={tz}"));
@@ -150,7 +176,11 @@ impl Prefs {
                 out.push(format!("max-affected={n}"));
             }
         }
-        if out.is_empty() { None } else { Some(out.join(", ")) }
+        if out.is_empty() {
+            None
+        } else {
+            Some(out.join(", "))
+        }
     }
 }
 
@@ -177,10 +207,16 @@ mod tests {
 
     #[test]
     fn first_occurrence_wins_and_order_is_fixed() {
-        let p = prefs(&["count=exact, return=representation", "return=minimal,resolution=merge-duplicates"]);
+        let p = prefs(&[
+            "count=exact, return=representation",
+            "return=minimal,resolution=merge-duplicates",
+        ]);
         assert_eq!(p.ret, Some(Return::Representation));
         assert_eq!(
-            p.applied(Op::Insert { resolution_applies: true }).unwrap(),
+            p.applied(Op::Insert {
+                resolution_applies: true
+            })
+            .unwrap(),
             "resolution=merge-duplicates, return=representation, count=exact"
         );
         assert_eq!(p.applied(Op::Read).unwrap(), "count=exact");
@@ -190,7 +226,10 @@ mod tests {
     fn strict_handling_rejects_unknown_tokens() {
         let p = prefs(&["handling=strict, foo, bar=baz"]);
         let e = p.check_strict().unwrap_err();
-        assert_eq!(e.details.as_deref(), Some("Invalid preferences: foo, bar=baz"));
+        assert_eq!(
+            e.details.as_deref(),
+            Some("Invalid preferences: foo, bar=baz")
+        );
         assert!(prefs(&["foo"]).check_strict().is_ok());
     }
 }

@@ -59,9 +59,17 @@ impl ApiRequest {
         check_method(&method, &resource)?;
         let pairs = decode_query(raw_query);
         let is_read = matches!(method, Method::GET | Method::HEAD);
-        let mode = if is_read && matches!(resource, Resource::Rpc(_)) { Mode::RpcGet } else { Mode::Filters };
+        let mode = if is_read && matches!(resource, Resource::Rpc(_)) {
+            Mode::RpcGet
+        } else {
+            Mode::Filters
+        };
         let query = QueryParams::parse(&pairs, mode)?;
-        let range = if method == Method::GET { range(&headers)? } else { None };
+        let range = if method == Method::GET {
+            range(&headers)?
+        } else {
+            None
+        };
         let prefs = Prefs::parse(&headers);
         let media = negotiate(&headers)?;
         Ok(ApiRequest {
@@ -87,7 +95,10 @@ impl ApiRequest {
             if name.as_str() == "cookie" {
                 continue;
             }
-            m.insert(name.as_str().to_string(), Value::String(String::from_utf8_lossy(value.as_bytes()).into()));
+            m.insert(
+                name.as_str().to_string(),
+                Value::String(String::from_utf8_lossy(value.as_bytes()).into()),
+            );
         }
         Value::Object(m).to_string()
     }
@@ -110,7 +121,13 @@ impl ApiRequest {
         self.headers
             .get("content-type")
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| "application/json".to_string())
     }
@@ -124,9 +141,11 @@ fn resource(path: &str) -> ApiResult<Resource> {
         .collect();
     let invalid = || ApiError::new(404, "PGRST125", "Invalid path specified in request URL");
     match segments.as_slice() {
-        [name] if name.is_empty() => {
-            Err(ApiError::new(404, "PGRST126", "Root endpoint metadata is disabled"))
-        }
+        [name] if name.is_empty() => Err(ApiError::new(
+            404,
+            "PGRST126",
+            "Root endpoint metadata is disabled",
+        )),
         [name] => Ok(Resource::Relation(name.clone())),
         [rpc, name] if rpc == "rpc" && !name.is_empty() => Ok(Resource::Rpc(name.clone())),
         _ => Err(invalid()),
@@ -139,23 +158,42 @@ fn schema(method: &Method, headers: &HeaderMap, schemas: &[String]) -> ApiResult
     } else {
         "content-profile"
     };
-    let requested = headers.get(header).and_then(|v| v.to_str().ok()).map(str::trim);
+    let requested = headers
+        .get(header)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
     match requested {
         None => Ok((schemas[0].clone(), schemas.len() > 1)),
         Some(s) if schemas.iter().any(|x| x == s) => Ok((s.to_string(), true)),
-        Some(s) => Err(ApiError::new(406, "PGRST106", format!("Invalid schema: {s}"))
-            .hint(format!("Only the following schemas are exposed: {}", schemas.join(", ")))),
+        Some(s) => Err(
+            ApiError::new(406, "PGRST106", format!("Invalid schema: {s}")).hint(format!(
+                "Only the following schemas are exposed: {}",
+                schemas.join(", ")
+            )),
+        ),
     }
 }
 
 fn check_method(method: &Method, resource: &Resource) -> ApiResult<()> {
     let ok = match resource {
         Resource::Relation(_) => {
-            matches!(*method, Method::GET | Method::HEAD | Method::POST | Method::PATCH | Method::DELETE | Method::PUT)
+            matches!(
+                *method,
+                Method::GET
+                    | Method::HEAD
+                    | Method::POST
+                    | Method::PATCH
+                    | Method::DELETE
+                    | Method::PUT
+            )
         }
         Resource::Rpc(_) => {
             if !matches!(*method, Method::GET | Method::HEAD | Method::POST) {
-                return Err(ApiError::new(405, "PGRST101", format!("Cannot use the {method} method on RPC")));
+                return Err(ApiError::new(
+                    405,
+                    "PGRST101",
+                    format!("Cannot use the {method} method on RPC"),
+                ));
             }
             true
         }
@@ -163,19 +201,29 @@ fn check_method(method: &Method, resource: &Resource) -> ApiResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::new(405, "PGRST117", format!("Unsupported HTTP method: {method}")))
+        Err(ApiError::new(
+            405,
+            "PGRST117",
+            format!("Unsupported HTTP method: {method}"),
+        ))
     }
 }
 
 /// `Range: a-b` or `a-`; anything else is ignored.
 fn range(headers: &HeaderMap) -> ApiResult<Option<(i64, Option<i64>)>> {
-    let Some(v) = headers.get("range").and_then(|v| v.to_str().ok()) else { return Ok(None) };
-    let Some((a, b)) = v.split_once('-') else { return Ok(None) };
+    let Some(v) = headers.get("range").and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let Some((a, b)) = v.split_once('-') else {
+        return Ok(None);
+    };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
     if !digits(a) || !(b.is_empty() || digits(b)) {
         return Ok(None);
     }
-    let (Ok(lo), hi) = (a.parse::<i64>(), b.parse::<i64>().ok()) else { return Ok(None) };
+    let (Ok(lo), hi) = (a.parse::<i64>(), b.parse::<i64>().ok()) else {
+        return Ok(None);
+    };
     if hi.is_some_and(|h| lo > h) {
         return Err(ApiError::new(416, "PGRST103", "Requested range not satisfiable").details(
             "The lower boundary must be lower than or equal to the upper boundary in the Range header.",
@@ -186,7 +234,11 @@ fn range(headers: &HeaderMap) -> ApiResult<Option<(i64, Option<i64>)>> {
 
 /// Picks the first producible media type in descending `q` order (PGRST107 if none).
 fn negotiate(headers: &HeaderMap) -> ApiResult<Media> {
-    let accept = headers.get("accept").and_then(|v| v.to_str().ok()).unwrap_or("*/*").trim();
+    let accept = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("*/*")
+        .trim();
     if accept.is_empty() {
         return Ok(Media::Json);
     }
@@ -209,16 +261,28 @@ fn negotiate(headers: &HeaderMap) -> ApiResult<Media> {
             continue;
         }
         match mime.as_str() {
-            "*/*" | "application/*" | "application/json" | "application/vnd.pgrst.array+json"
+            "*/*"
+            | "application/*"
+            | "application/json"
+            | "application/vnd.pgrst.array+json"
             | "application/vnd.pgrst.array" => return Ok(Media::Json),
             "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" => {
-                return Ok(Media::Object { strip_nulls: params.iter().any(|p| p == "nulls=stripped") });
+                return Ok(Media::Object {
+                    strip_nulls: params.iter().any(|p| p == "nulls=stripped"),
+                });
             }
             _ => {}
         }
     }
     let list: Vec<&str> = accept.split(',').map(str::trim).collect();
-    Err(ApiError::new(406, "PGRST107", format!("None of these media types are available: {}", list.join(", "))))
+    Err(ApiError::new(
+        406,
+        "PGRST107",
+        format!(
+            "None of these media types are available: {}",
+            list.join(", ")
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -228,18 +292,30 @@ mod tests {
 
     #[test]
     fn paths_and_methods() {
-        assert_eq!(resource("/items").unwrap(), Resource::Relation("items".into()));
-        assert_eq!(resource("/Server%20Today").unwrap(), Resource::Relation("Server Today".into()));
+        assert_eq!(
+            resource("/items").unwrap(),
+            Resource::Relation("items".into())
+        );
+        assert_eq!(
+            resource("/Server%20Today").unwrap(),
+            Resource::Relation("Server Today".into())
+        );
         assert_eq!(resource("/rpc/add").unwrap(), Resource::Rpc("add".into()));
         assert_eq!(resource("/a/b/c").unwrap_err().code, "PGRST125");
         let e = check_method(&Method::DELETE, &Resource::Rpc("f".into())).unwrap_err();
-        assert_eq!((e.status, e.message.as_str()), (405, "Cannot use the DELETE method on RPC"));
+        assert_eq!(
+            (e.status, e.message.as_str()),
+            (405, "Cannot use the DELETE method on RPC")
+        );
     }
 
     #[test]
     fn negotiation_and_ranges() {
         let mut h = HeaderMap::new();
-        h.insert("accept", HeaderValue::from_static("application/vnd.pgrst.object+json"));
+        h.insert(
+            "accept",
+            HeaderValue::from_static("application/vnd.pgrst.object+json"),
+        );
         assert_eq!(negotiate(&h).unwrap(), Media::Object { strip_nulls: false });
         h.insert("accept", HeaderValue::from_static("text/html"));
         assert_eq!(negotiate(&h).unwrap_err().code, "PGRST107");

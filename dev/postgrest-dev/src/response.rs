@@ -19,7 +19,11 @@ pub(crate) struct Reply {
 
 impl Reply {
     pub fn new(status: u16) -> Reply {
-        Reply { status, headers: Vec::new(), body: None }
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: None,
+        }
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
@@ -47,37 +51,61 @@ impl Reply {
 
     /// Applies the SQL-side overrides and the profile header, and builds the response.
     /// HEAD keeps every header but drops the body.
-    pub fn finish(mut self, api: &ApiRequest, outcome: Option<&Outcome>) -> ApiResult<Response<Body>> {
+    pub fn finish(
+        mut self,
+        api: &ApiRequest,
+        outcome: Option<&Outcome>,
+    ) -> ApiResult<Response<Body>> {
         if let Some(o) = outcome {
             if let Some(status) = &o.response_status {
-                self.status = status.trim().parse::<u16>().ok().filter(|s| (100..=999).contains(s)).ok_or_else(
-                    || ApiError::new(500, "PGRST112", "response.status guc must be a valid status code"),
-                )?;
+                self.status = status
+                    .trim()
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|s| (100..=999).contains(s))
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            500,
+                            "PGRST112",
+                            "response.status guc must be a valid status code",
+                        )
+                    })?;
             }
             if let Some(headers) = &o.response_headers {
                 for (name, value) in guc_headers(headers)? {
-                    self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name) || name.eq_ignore_ascii_case("set-cookie"));
+                    self.headers.retain(|(n, _)| {
+                        !n.eq_ignore_ascii_case(&name) || name.eq_ignore_ascii_case("set-cookie")
+                    });
                     self.headers.push((name, value));
                 }
             }
         }
-        let has_type = self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+        let has_type = self
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
         if api.profile_response && has_type {
-            self.headers.push(("content-profile".into(), api.schema.clone()));
+            self.headers
+                .push(("content-profile".into(), api.schema.clone()));
         }
         let head = api.method == axum::http::Method::HEAD;
         let body = if head { None } else { self.body };
         let body = match body {
             Some(b) => Body::from(b),
             // No size hint, so HEAD responses carry no made-up `Content-Length: 0`.
-            None if head => Body::from_stream(futures_util::stream::empty::<Result<bytes::Bytes, std::io::Error>>()),
+            None if head => Body::from_stream(futures_util::stream::empty::<
+                Result<bytes::Bytes, std::io::Error>,
+            >()),
             None => Body::empty(),
         };
         let mut resp = Response::new(body);
         *resp.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
         let h = resp.headers_mut();
         for (name, value) in self.headers {
-            if let (Ok(n), Ok(v)) = (HeaderName::try_from(name.as_str()), HeaderValue::from_str(&value)) {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::try_from(name.as_str()),
+                HeaderValue::from_str(&value),
+            ) {
                 h.append(n, v);
             }
         }
@@ -97,13 +125,17 @@ fn guc_headers(raw: &str) -> ApiResult<Vec<(String, String)>> {
             "response.headers guc must be a JSON array composed of objects with a single key and a string value",
         )
     };
-    let Ok(Value::Array(items)) = serde_json::from_str::<Value>(raw) else { return Err(invalid()) };
+    let Ok(Value::Array(items)) = serde_json::from_str::<Value>(raw) else {
+        return Err(invalid());
+    };
     items
         .iter()
         .map(|item| match item.as_object() {
             Some(o) if o.len() == 1 => {
                 let (k, v) = o.iter().next().expect("one entry");
-                v.as_str().map(|v| (k.clone(), v.to_string())).ok_or_else(invalid)
+                v.as_str()
+                    .map(|v| (k.clone(), v.to_string()))
+                    .ok_or_else(invalid)
             }
             _ => Err(invalid()),
         })
@@ -112,7 +144,11 @@ fn guc_headers(raw: &str) -> ApiResult<Vec<(String, String)>> {
 
 /// `Content-Range` for `n` rows starting at `first` with an optional total.
 pub(crate) fn content_range(first: i64, n: i64, total: Option<i64>) -> String {
-    let range = if n > 0 && total != Some(0) { format!("{}-{}", first, first + n - 1) } else { "*".into() };
+    let range = if n > 0 && total != Some(0) {
+        format!("{}-{}", first, first + n - 1)
+    } else {
+        "*".into()
+    };
     let total = total.map(|t| t.to_string()).unwrap_or_else(|| "*".into());
     format!("{range}/{total}")
 }
@@ -121,9 +157,13 @@ pub(crate) fn content_range(first: i64, n: i64, total: Option<i64>) -> String {
 pub(crate) fn range_status(first: i64, n: i64, total: Option<i64>) -> ApiResult<u16> {
     let Some(total) = total else { return Ok(200) };
     if first > total {
-        return Err(ApiError::new(416, "PGRST103", "Requested range not satisfiable")
-            .details(format!("An offset of {first} was requested, but there are only {total} rows."))
-            .header("Content-Range", format!("*/{total}")));
+        return Err(
+            ApiError::new(416, "PGRST103", "Requested range not satisfiable")
+                .details(format!(
+                    "An offset of {first} was requested, but there are only {total} rows."
+                ))
+                .header("Content-Range", format!("*/{total}")),
+        );
     }
     Ok(if n < total { 206 } else { 200 })
 }
@@ -131,8 +171,12 @@ pub(crate) fn range_status(first: i64, n: i64, total: Option<i64>) -> ApiResult<
 /// PGRST116 unless exactly one row was produced.
 pub(crate) fn check_singular(media: Media, rows: i64) -> ApiResult<()> {
     if matches!(media, Media::Object { .. }) && rows != 1 {
-        return Err(ApiError::new(406, "PGRST116", "Cannot coerce the result to a single JSON object")
-            .details(format!("The result contains {rows} rows")));
+        return Err(ApiError::new(
+            406,
+            "PGRST116",
+            "Cannot coerce the result to a single JSON object",
+        )
+        .details(format!("The result contains {rows} rows")));
     }
     Ok(())
 }

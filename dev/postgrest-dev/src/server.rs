@@ -50,8 +50,10 @@ impl Server {
         if config.pool_size == 0 {
             return Err(Error::Config("pool_size must be at least 1".into()));
         }
-        let mut pg_config: tokio_postgres::Config =
-            config.database_url.parse().map_err(|e| Error::Config(format!("database_url: {e}")))?;
+        let mut pg_config: tokio_postgres::Config = config
+            .database_url
+            .parse()
+            .map_err(|e| Error::Config(format!("database_url: {e}")))?;
         if pg_config.get_application_name().is_none() {
             pg_config.application_name("postgrest-dev");
         }
@@ -62,7 +64,9 @@ impl Server {
         let manager = Manager::from_config(
             pg_config.clone(),
             NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
         );
         let pool = Pool::builder(manager)
             .max_size(config.pool_size)
@@ -89,7 +93,8 @@ impl Server {
             requests: AtomicU64::new(0),
         });
         let app_state = Arc::clone(&state);
-        let router = Router::new().fallback(move |req: Request<Body>| handler::handle(Arc::clone(&app_state), req));
+        let router = Router::new()
+            .fallback(move |req: Request<Body>| handler::handle(Arc::clone(&app_state), req));
         let (stop, stopped) = oneshot::channel::<()>();
         let tcp = tcp.tap_io(|s| {
             let _ = s.set_nodelay(true);
@@ -104,7 +109,13 @@ impl Server {
         });
         let listener_task = tokio::spawn(listener::run(pg_config, schema));
         tracing::info!(%addr, "postgrest-dev listening");
-        Ok(Server { addr, state, stop: Some(stop), serve_task, listener_task })
+        Ok(Server {
+            addr,
+            state,
+            stop: Some(stop),
+            serve_task,
+            listener_task,
+        })
     }
 
     /// The bound socket address.
@@ -149,7 +160,10 @@ impl Server {
             let _ = stop.send(());
         }
         let serve = &mut self.serve_task;
-        if tokio::time::timeout(Duration::from_secs(5), serve).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), serve)
+            .await
+            .is_err()
+        {
             self.serve_task.abort();
         }
         self.listener_task.abort();

@@ -1,6 +1,7 @@
 //! Request handling: strips the Supabase `/rest/v1` prefix, serves `/_dev/*`, authenticates,
 //! parses, and dispatches to reads, writes or RPC; adds the configured latency to every answer.
 
+mod overload;
 mod payload;
 mod read;
 mod rpc;
@@ -47,28 +48,39 @@ pub(crate) async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response
         resp
     });
     task.await.unwrap_or_else(|e| {
-        ApiError::new(500, "PGRSTX00", "Internal error").details(e.to_string()).into_response()
+        ApiError::new(500, "PGRSTX00", "Internal error")
+            .details(e.to_string())
+            .into_response()
     })
 }
 
 fn dev_endpoint(state: &AppState, name: &str) -> Response<Body> {
     let body = match name {
-        "stats" => format!("{{\"requests\":{}}}", state.requests.load(Ordering::Relaxed)),
+        "stats" => format!(
+            "{{\"requests\":{}}}",
+            state.requests.load(Ordering::Relaxed)
+        ),
         "health" => "{\"status\":\"ok\"}".to_string(),
-        _ => return ApiError::new(404, "PGRST125", "Invalid path specified in request URL").into_response(),
+        _ => {
+            return ApiError::new(404, "PGRST125", "Invalid path specified in request URL")
+                .into_response();
+        }
     };
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = StatusCode::OK;
-    resp.headers_mut().insert(header::CONTENT_TYPE, "application/json; charset=utf-8".parse().expect("static"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        "application/json; charset=utf-8".parse().expect("static"),
+    );
     resp
 }
 
 async fn api(state: &AppState, req: Request<Body>, path: &str) -> ApiResult<Response<Body>> {
     let identity = authenticate(req.headers(), &state.auth)?;
     let (parts, body) = req.into_parts();
-    let body = to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|e| ApiError::new(400, "PGRST102", "Empty or invalid json").details(e.to_string()))?;
+    let body = to_bytes(body, MAX_BODY).await.map_err(|e| {
+        ApiError::new(400, "PGRST102", "Empty or invalid json").details(e.to_string())
+    })?;
     let api = ApiRequest::parse(
         parts.method,
         path,
@@ -78,7 +90,11 @@ async fn api(state: &AppState, req: Request<Body>, path: &str) -> ApiResult<Resp
         &state.schemas,
     )?;
     api.prefs.check_strict()?;
-    let ctx = Ctx { state, api: &api, identity: &identity };
+    let ctx = Ctx {
+        state,
+        api: &api,
+        identity: &identity,
+    };
     match &api.resource {
         Resource::Rpc(name) => rpc::call(&ctx, name).await,
         Resource::Relation(name) => match api.method {
@@ -115,7 +131,15 @@ impl Ctx<'_> {
             headers_json: self.api.headers_json(),
             cookies_json: self.api.cookies_json(),
             timezone: self.api.prefs.timezone.as_deref(),
-            role_settings: self.state.schema.snapshot().1.role_settings.get(&self.identity.role).cloned().unwrap_or_else(|| "{}".into()),
+            role_settings: self
+                .state
+                .schema
+                .snapshot()
+                .1
+                .role_settings
+                .get(&self.identity.role)
+                .cloned()
+                .unwrap_or_else(|| "{}".into()),
         }
     }
 

@@ -23,17 +23,30 @@ pub(crate) fn rows(api: &ApiRequest, rel: &Relation) -> ApiResult<Payload> {
     let ct = api.content_type();
     // The raw text goes to PostgreSQL (no float rounding of numerics); serde only validates.
     let (text, value): (String, Value) = match ct.as_str() {
-        "application/json" | "application/vnd.pgrst.object+json" | "application/vnd.pgrst.array+json" => {
-            let text = std::str::from_utf8(&api.body).map_err(|_| ApiError::bad_body("Empty or invalid json"))?;
-            let value = serde_json::from_str(text).map_err(|_| ApiError::bad_body("Empty or invalid json"))?;
+        "application/json"
+        | "application/vnd.pgrst.object+json"
+        | "application/vnd.pgrst.array+json" => {
+            let text = std::str::from_utf8(&api.body)
+                .map_err(|_| ApiError::bad_body("Empty or invalid json"))?;
+            let value = serde_json::from_str(text)
+                .map_err(|_| ApiError::bad_body("Empty or invalid json"))?;
             (text.to_string(), value)
         }
         "application/x-www-form-urlencoded" => {
             let pairs = decode_query(&String::from_utf8_lossy(&api.body));
-            let value = Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect::<Map<_, _>>());
+            let value = Value::Object(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect::<Map<_, _>>(),
+            );
             (value.to_string(), value)
         }
-        other => return Err(ApiError::bad_body(&format!("Content-Type not acceptable: {other}"))),
+        other => {
+            return Err(ApiError::bad_body(&format!(
+                "Content-Type not acceptable: {other}"
+            )));
+        }
     };
     let (json, keys) = match &value {
         Value::Object(o) => (format!("[{text}]"), o.keys().cloned().collect::<Vec<_>>()),
@@ -55,7 +68,9 @@ fn uniform_keys(items: &[Value], lenient: bool) -> ApiResult<Vec<String>> {
     let mismatch = || ApiError::bad_body("All object keys must match");
     let mut first: Option<Vec<&String>> = None;
     for item in items {
-        let Some(o) = item.as_object() else { return Err(mismatch()) };
+        let Some(o) = item.as_object() else {
+            return Err(mismatch());
+        };
         let keys: Vec<&String> = o.keys().collect();
         match &first {
             None => first = Some(keys),
@@ -72,7 +87,10 @@ fn check_columns(rel: &Relation, cols: &[String]) -> ApiResult<()> {
         Some(c) => Err(ApiError::new(
             400,
             "PGRST204",
-            format!("Could not find the '{c}' column of '{}' in the schema cache", rel.name),
+            format!(
+                "Could not find the '{c}' column of '{}' in the schema cache",
+                rel.name
+            ),
         )),
         None => Ok(()),
     }

@@ -32,15 +32,33 @@ pub(crate) async fn read(ctx: &Ctx<'_>, name: &str) -> ApiResult<Response<Body>>
         select_override: None,
     };
     let mut sql = Sql::default();
-    build(&mut sql, &target, Scope { qualifier: &target, columns: &rel.columns }, &spec);
+    build(
+        &mut sql,
+        &target,
+        Scope {
+            qualifier: &target,
+            columns: &rel.columns,
+        },
+        &spec,
+    );
     let media = api.media;
-    let outcome = db::execute(&ctx.state.pool, &ctx.tx(true), &sql, |o| check_singular(media, o.page_total)).await?;
+    let outcome = db::execute(&ctx.state.pool, &ctx.tx(true), &sql, |o| {
+        check_singular(media, o.page_total)
+    })
+    .await?;
 
     let status = range_status(offset, outcome.page_total, outcome.total)?;
     let query = canonical(&api.pairs);
-    let location = if query.is_empty() { api.path.clone() } else { format!("{}?{query}", api.path) };
+    let location = if query.is_empty() {
+        api.path.clone()
+    } else {
+        format!("{}?{query}", api.path)
+    };
     Reply::new(status)
-        .header("content-range", content_range(offset, outcome.page_total, outcome.total))
+        .header(
+            "content-range",
+            content_range(offset, outcome.page_total, outcome.total),
+        )
         .header("content-location", location)
         .opt_header("preference-applied", api.prefs.applied(Op::Read))
         .json(outcome.body.clone().unwrap_or_default(), media)

@@ -47,7 +47,11 @@ impl Field {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SelectItem {
     Star,
-    Field { field: Field, alias: Option<String>, cast: Option<String> },
+    Field {
+        field: Field,
+        alias: Option<String>,
+        cast: Option<String>,
+    },
 }
 
 /// An `order` term.
@@ -138,7 +142,10 @@ impl SimpleOp {
     /// Operators that accept `(any)` / `(all)`.
     pub fn quantifiable(self) -> bool {
         use SimpleOp::*;
-        matches!(self, Eq | Gt | Gte | Lt | Lte | Like | Ilike | Match | Imatch)
+        matches!(
+            self,
+            Eq | Gt | Gte | Lt | Lte | Like | Ilike | Match | Imatch
+        )
     }
 }
 
@@ -205,10 +212,18 @@ impl IsValue {
 /// What a filter does with its column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Operation {
-    Simple { op: SimpleOp, quant: Option<Quant>, value: String },
+    Simple {
+        op: SimpleOp,
+        quant: Option<Quant>,
+        value: String,
+    },
     In(Vec<String>),
     Is(IsValue),
-    Fts { kind: TextSearch, lang: Option<String>, value: String },
+    Fts {
+        kind: TextSearch,
+        lang: Option<String>,
+        value: String,
+    },
 }
 
 /// `field=[not.]operation`
@@ -222,6 +237,10 @@ pub(crate) struct Filter {
 /// A logic tree node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Logic {
-    Tree { negated: bool, or: bool, children: Vec<Logic> },
+    Tree {
+        negated: bool,
+        or: bool,
+        children: Vec<Logic>,
+    },
     Filter(Filter),
 }

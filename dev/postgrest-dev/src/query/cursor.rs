@@ -17,12 +17,21 @@ pub(crate) struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     /// A cursor over `input`; `what` names the parameter in errors ("filter", "order", …).
     pub fn new(what: &'a str, input: &'a str) -> Cursor<'a> {
-        Cursor { chars: input.chars().collect(), pos: 0, what, shown: input, column_offset: 0 }
+        Cursor {
+            chars: input.chars().collect(),
+            pos: 0,
+            what,
+            shown: input,
+            column_offset: 0,
+        }
     }
 
     /// Like [`Cursor::new`] but columns count `offset` characters before the value.
     pub fn with_offset(what: &'a str, input: &'a str, offset: usize) -> Cursor<'a> {
-        Cursor { column_offset: offset, ..Cursor::new(what, input) }
+        Cursor {
+            column_offset: offset,
+            ..Cursor::new(what, input)
+        }
     }
 
     pub fn peek(&self) -> Option<char> {
@@ -94,7 +103,12 @@ impl<'a> Cursor<'a> {
 
     /// PGRST100 at the current position.
     pub fn error(&self, details: impl Into<String>) -> ApiError {
-        ApiError::parse(self.what, self.shown, self.pos + 1 + self.column_offset, details)
+        ApiError::parse(
+            self.what,
+            self.shown,
+            self.pos + 1 + self.column_offset,
+            details,
+        )
     }
 
     /// PGRST100 `unexpected <found> expecting <expecting>`.
@@ -141,7 +155,10 @@ impl<'a> Cursor<'a> {
                 s.push(c);
                 self.pos += 1;
             }
-            if self.peek() == Some('-') && self.peek_at(1).is_some_and(is_name_char) && !s.is_empty() {
+            if self.peek() == Some('-')
+                && self.peek_at(1).is_some_and(is_name_char)
+                && !s.is_empty()
+            {
                 s.push('-');
                 self.pos += 1;
                 continue;
@@ -165,7 +182,10 @@ impl<'a> Cursor<'a> {
                 self.eat("->");
                 Arrow::Json
             };
-            ops.push(JsonOp { arrow, key: self.json_operand()? });
+            ops.push(JsonOp {
+                arrow,
+                key: self.json_operand()?,
+            });
         }
         Ok(ops)
     }

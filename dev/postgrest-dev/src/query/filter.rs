@@ -30,7 +30,11 @@ pub(crate) fn parse_logic_tree(key: &str, value: &str) -> Result<Logic, ApiError
     if !c.eof() {
         return Err(c.unexpected("end of input"));
     }
-    Ok(Logic::Tree { negated, or, children })
+    Ok(Logic::Tree {
+        negated,
+        or,
+        children,
+    })
 }
 
 /// `( item , item … )`
@@ -55,13 +59,20 @@ fn tree_items(c: &mut Cursor) -> Result<Vec<Logic>, ApiError> {
 }
 
 fn tree_item(c: &mut Cursor) -> Result<Logic, ApiError> {
-    for (prefix, negated, or) in
-        [("not.and(", true, false), ("not.or(", true, true), ("and(", false, false), ("or(", false, true)]
-    {
+    for (prefix, negated, or) in [
+        ("not.and(", true, false),
+        ("not.or(", true, true),
+        ("and(", false, false),
+        ("or(", false, true),
+    ] {
         if c.starts_with(prefix) {
             c.eat(&prefix[..prefix.len() - 1]);
             let children = tree_items(c)?;
-            return Ok(Logic::Tree { negated, or, children });
+            return Ok(Logic::Tree {
+                negated,
+                or,
+                children,
+            });
         }
     }
     if matches!(c.peek(), Some(')') | None) {
@@ -74,7 +85,11 @@ fn tree_item(c: &mut Cursor) -> Result<Logic, ApiError> {
         return Err(c.unexpected("\".\""));
     }
     let (negated, operation) = operation(c, true)?;
-    Ok(Logic::Filter(Filter { field, negated, operation }))
+    Ok(Logic::Filter(Filter {
+        field,
+        negated,
+        operation,
+    }))
 }
 
 /// `[not.]op[(modifier)].value`
@@ -95,7 +110,9 @@ fn operation(c: &mut Cursor, in_tree: bool) -> Result<(bool, Operation), ApiErro
         expect_dot(c)?;
         let v = value(c, in_tree)?;
         let is = IsValue::parse(&v).ok_or_else(|| {
-            c.error(format!("unexpected {v:?} expecting null, not_null, true, false or unknown"))
+            c.error(format!(
+                "unexpected {v:?} expecting null, not_null, true, false or unknown"
+            ))
         })?;
         Operation::Is(is)
     } else if let Some(kind) = fts {
@@ -107,7 +124,11 @@ fn operation(c: &mut Cursor, in_tree: bool) -> Result<(bool, Operation), ApiErro
             }
         }
         expect_dot(c)?;
-        Operation::Fts { kind, lang, value: value(c, in_tree)? }
+        Operation::Fts {
+            kind,
+            lang,
+            value: value(c, in_tree)?,
+        }
     } else if let Some(op) = simple {
         let mut quant = None;
         if op.quantifiable() {
@@ -118,7 +139,11 @@ fn operation(c: &mut Cursor, in_tree: bool) -> Result<(bool, Operation), ApiErro
             }
         }
         expect_dot(c)?;
-        Operation::Simple { op, quant, value: value(c, in_tree)? }
+        Operation::Simple {
+            op,
+            quant,
+            value: value(c, in_tree)?,
+        }
     } else {
         c.pos = start;
         return Err(c.unexpected(EXPECT_OP));
@@ -127,7 +152,11 @@ fn operation(c: &mut Cursor, in_tree: bool) -> Result<(bool, Operation), ApiErro
 }
 
 fn expect_dot(c: &mut Cursor) -> Result<(), ApiError> {
-    if c.eat(".") { Ok(()) } else { Err(c.unexpected("\".\"")) }
+    if c.eat(".") {
+        Ok(())
+    } else {
+        Err(c.unexpected("\".\""))
+    }
 }
 
 /// A filter value: the rest of the input at the root; inside trees a quoted string, a `{…}`
@@ -162,7 +191,11 @@ fn in_list(c: &mut Cursor) -> Result<Vec<String>, ApiError> {
         return Ok(items);
     }
     loop {
-        let item = if c.peek() == Some('"') { c.quoted()? } else { c.take_until(&[',', ')']) };
+        let item = if c.peek() == Some('"') {
+            c.quoted()?
+        } else {
+            c.take_until(&[',', ')'])
+        };
         items.push(item);
         if c.eat(",") {
             continue;
@@ -192,18 +225,36 @@ mod tests {
     #[test]
     fn rejects_values_without_operator() {
         let e = parse_filter_value("0").unwrap_err();
-        assert_eq!(e.message, "\"failed to parse filter (0)\" (line 1, column 1)");
-        assert_eq!(e.details.as_deref(), Some("unexpected \"0\" expecting \"not\" or operator (eq, gt, ...)"));
+        assert_eq!(
+            e.message,
+            "\"failed to parse filter (0)\" (line 1, column 1)"
+        );
+        assert_eq!(
+            e.details.as_deref(),
+            Some("unexpected \"0\" expecting \"not\" or operator (eq, gt, ...)")
+        );
         assert!(parse_filter_value("is.maybe").is_err());
-        assert!(matches!(parse_filter_value("is.NoT_NuLl").unwrap().1, Operation::Is(IsValue::NotNull)));
+        assert!(matches!(
+            parse_filter_value("is.NoT_NuLl").unwrap().1,
+            Operation::Is(IsValue::NotNull)
+        ));
     }
 
     #[test]
     fn parses_nested_trees() {
-        let t = parse_logic_tree("or", "(a.eq.1, and(b.gt.2,c.in.(3,4)), not.or(d.is.null))").unwrap();
-        let Logic::Tree { or: true, children, .. } = t else { panic!() };
+        let t =
+            parse_logic_tree("or", "(a.eq.1, and(b.gt.2,c.in.(3,4)), not.or(d.is.null))").unwrap();
+        let Logic::Tree {
+            or: true, children, ..
+        } = t
+        else {
+            panic!()
+        };
         assert_eq!(children.len(), 3);
         let e = parse_logic_tree("or", "()").unwrap_err();
-        assert_eq!(e.message, "\"failed to parse logic tree (())\" (line 1, column 4)");
+        assert_eq!(
+            e.message,
+            "\"failed to parse logic tree (())\" (line 1, column 4)"
+        );
     }
 }

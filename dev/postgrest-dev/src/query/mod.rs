@@ -38,7 +38,10 @@ pub(crate) struct QueryParams {
 impl QueryParams {
     /// Classifies and parses every decoded `key=value` pair.
     pub fn parse(pairs: &[(String, String)], mode: Mode) -> ApiResult<QueryParams> {
-        let mut q = QueryParams { select: vec![SelectItem::Star], ..QueryParams::default() };
+        let mut q = QueryParams {
+            select: vec![SelectItem::Star],
+            ..QueryParams::default()
+        };
         for (key, value) in pairs {
             match key.as_str() {
                 "select" => q.select = select::parse_select(value)?,
@@ -48,8 +51,12 @@ impl QueryParams {
                 "limit" => {
                     if let Ok(n) = value.trim().parse::<i64>() {
                         if n < 0 {
-                            return Err(ApiError::new(416, "PGRST103", "Requested range not satisfiable")
-                                .details("Limit should be greater than or equal to zero."));
+                            return Err(ApiError::new(
+                                416,
+                                "PGRST103",
+                                "Requested range not satisfiable",
+                            )
+                            .details("Limit should be greater than or equal to zero."));
                         }
                         q.limit = Some(n);
                     }
@@ -59,7 +66,9 @@ impl QueryParams {
                         q.offset = Some(n.max(0));
                     }
                 }
-                "or" | "and" | "not.or" | "not.and" => q.trees.push(filter::parse_logic_tree(key, value)?),
+                "or" | "and" | "not.or" | "not.and" => {
+                    q.trees.push(filter::parse_logic_tree(key, value)?)
+                }
                 _ => q.add_filter(key, value, mode)?,
             }
         }
@@ -75,7 +84,11 @@ impl QueryParams {
         };
         match (field, filter::parse_filter_value(value), mode) {
             (Some(field), Ok((negated, operation)), _) => {
-                self.filters.push(Filter { field, negated, operation });
+                self.filters.push(Filter {
+                    field,
+                    negated,
+                    operation,
+                });
                 Ok(())
             }
             (_, _, Mode::RpcGet) => {
@@ -90,8 +103,14 @@ impl QueryParams {
 
 /// PGRST108 for `child.col=…` style keys (embedding is not supported, so nothing is embedded).
 fn not_embedded(name: &str) -> ApiError {
-    ApiError::new(400, "PGRST108", format!("'{name}' is not an embedded resource in this request"))
-        .hint(format!("Verify that '{name}' is included in the 'select' query parameter."))
+    ApiError::new(
+        400,
+        "PGRST108",
+        format!("'{name}' is not an embedded resource in this request"),
+    )
+    .hint(format!(
+        "Verify that '{name}' is included in the 'select' query parameter."
+    ))
 }
 
 /// Splits a raw query string into decoded pairs (`+` is a space; keys without `=` are ignored).
@@ -109,7 +128,11 @@ fn decode(s: &str) -> String {
     percent_decode_str(&s).decode_utf8_lossy().into_owned()
 }
 
-const QUERY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const QUERY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Percent-encodes everything outside `[A-Za-z0-9-_.~]`.
 pub(crate) fn encode(s: &str) -> String {
@@ -130,7 +153,11 @@ pub(crate) fn canonical(pairs: &[(String, String)]) -> String {
             _ => merged.push((k.clone(), v.clone())),
         }
     }
-    merged.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+    merged
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[cfg(test)]
@@ -140,14 +167,23 @@ mod tests {
     #[test]
     fn decodes_plus_and_percent() {
         let pairs = decode_query("name=eq.a+b&x=eq.%2B1&flag");
-        assert_eq!(pairs, vec![("name".into(), "eq.a b".into()), ("x".into(), "eq.+1".into())]);
+        assert_eq!(
+            pairs,
+            vec![
+                ("name".into(), "eq.a b".into()),
+                ("x".into(), "eq.+1".into())
+            ]
+        );
     }
 
     #[test]
     fn rpc_get_splits_arguments_from_filters() {
         let pairs = decode_query("id=5&id=gt.2&name=John");
         let q = QueryParams::parse(&pairs, Mode::RpcGet).unwrap();
-        assert_eq!(q.rpc_args, vec![("id".into(), "5".into()), ("name".into(), "John".into())]);
+        assert_eq!(
+            q.rpc_args,
+            vec![("id".into(), "5".into()), ("name".into(), "John".into())]
+        );
         assert_eq!(q.filters.len(), 1);
         assert!(QueryParams::parse(&pairs, Mode::Filters).is_err());
     }

@@ -5,7 +5,8 @@ use crate::error::ApiError;
 use crate::query::cursor::Cursor;
 use crate::query::{OrderTerm, SelectItem};
 
-const NO_EMBED: &str = "resource embedding, spreads and aggregates are not supported by postgrest-dev";
+const NO_EMBED: &str =
+    "resource embedding, spreads and aggregates are not supported by postgrest-dev";
 
 /// `select=a,alias:b::text,c->>k,*`; empty means `*`.
 pub(crate) fn parse_select(input: &str) -> Result<Vec<SelectItem>, ApiError> {
@@ -37,7 +38,11 @@ pub(crate) fn parse_select(input: &str) -> Result<Vec<SelectItem>, ApiError> {
             if matches!(c.peek(), Some('(' | '!')) {
                 return Err(c.error(NO_EMBED));
             }
-            items.push(SelectItem::Field { field: crate::query::Field { name, path }, alias, cast });
+            items.push(SelectItem::Field {
+                field: crate::query::Field { name, path },
+                alias,
+                cast,
+            });
         }
         c.skip_blanks();
         if c.eat(",") {
@@ -54,7 +59,10 @@ pub(crate) fn parse_select(input: &str) -> Result<Vec<SelectItem>, ApiError> {
 /// so `int4`, `text` and `timestamp with time zone` work; nothing else can reach the SQL.
 fn cast_type(c: &mut Cursor) -> Result<String, ApiError> {
     let mut t = String::new();
-    while let Some(ch) = c.peek().filter(|ch| ch.is_ascii_alphanumeric() || *ch == '_' || *ch == ' ') {
+    while let Some(ch) = c
+        .peek()
+        .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '_' || *ch == ' ')
+    {
         t.push(ch);
         c.bump();
     }
@@ -74,7 +82,11 @@ pub(crate) fn parse_order(input: &str) -> Result<Vec<OrderTerm>, ApiError> {
     loop {
         c.skip_blanks();
         let field = c.field()?;
-        let mut term = OrderTerm { field, desc: None, nulls_first: None };
+        let mut term = OrderTerm {
+            field,
+            desc: None,
+            nulls_first: None,
+        };
         for (word, desc) in [(".asc", false), (".desc", true)] {
             if c.starts_with(word) && term_ends(&c, word) {
                 c.eat(word);
@@ -145,12 +157,18 @@ mod tests {
         let t = parse_order("a.desc.nullslast,b").unwrap();
         assert_eq!((t[0].desc, t[0].nulls_first), (Some(true), Some(false)));
         let e = parse_order("id.asc.nullslasttt").unwrap_err();
-        assert_eq!(e.message, "\"failed to parse order (id.asc.nullslasttt)\" (line 1, column 17)");
+        assert_eq!(
+            e.message,
+            "\"failed to parse order (id.asc.nullslasttt)\" (line 1, column 17)"
+        );
     }
 
     #[test]
     fn empty_columns_fail() {
         let e = parse_columns("columns parameter", "").unwrap_err();
-        assert_eq!(e.message, "\"failed to parse columns parameter ()\" (line 1, column 1)");
+        assert_eq!(
+            e.message,
+            "\"failed to parse columns parameter ()\" (line 1, column 1)"
+        );
     }
 }

@@ -93,7 +93,9 @@ ORDER BY s.setdatabase, 1
 /// Reads tables, views and functions of `schemas`.
 pub(crate) async fn introspect(pool: &Pool, schemas: &[String]) -> Result<SchemaCache, Error> {
     let client = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
-    client.batch_execute("BEGIN READ ONLY; SET LOCAL search_path TO ''").await?;
+    client
+        .batch_execute("BEGIN READ ONLY; SET LOCAL search_path TO ''")
+        .await?;
     let result = async {
         let cols = client.query(COLUMNS_SQL, &[&schemas]).await?;
         let pks = client.query(PKS_SQL, &[]).await?;
@@ -103,11 +105,15 @@ pub(crate) async fn introspect(pool: &Pool, schemas: &[String]) -> Result<Schema
         Ok::<_, tokio_postgres::Error>((cols, pks, bases, funcs, settings))
     }
     .await;
-    client.batch_execute(if result.is_ok() { "COMMIT" } else { "ROLLBACK" }).await?;
+    client
+        .batch_execute(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })
+        .await?;
     let (cols, pks, bases, funcs, settings) = result?;
 
-    let pk_map: HashMap<(String, String), Vec<String>> =
-        pks.iter().map(|r| ((r.get(0), r.get(1)), r.get(2))).collect();
+    let pk_map: HashMap<(String, String), Vec<String>> = pks
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+        .collect();
     let mut relations: HashMap<(String, String), Relation> = HashMap::new();
     for r in &cols {
         let key: (String, String) = (r.get(0), r.get(1));
@@ -130,17 +136,27 @@ pub(crate) async fn introspect(pool: &Pool, schemas: &[String]) -> Result<Schema
     let mut functions: HashMap<(String, String), Vec<Arc<Function>>> = HashMap::new();
     for r in &funcs {
         if let Some(f) = function_from_row(r) {
-            functions.entry((f.schema.clone(), f.name.clone())).or_default().push(Arc::new(f));
+            functions
+                .entry((f.schema.clone(), f.name.clone()))
+                .or_default()
+                .push(Arc::new(f));
         }
     }
     // Database-specific settings come after global ones, so they win.
-    let mut role_settings: HashMap<String, serde_json::Map<String, serde_json::Value>> = HashMap::new();
+    let mut role_settings: HashMap<String, serde_json::Map<String, serde_json::Value>> =
+        HashMap::new();
     for r in &settings {
         let value: String = r.get(2);
-        role_settings.entry(r.get(0)).or_default().insert(r.get(1), serde_json::Value::String(value));
+        role_settings
+            .entry(r.get(0))
+            .or_default()
+            .insert(r.get(1), serde_json::Value::String(value));
     }
     Ok(SchemaCache {
-        relations: relations.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
+        relations: relations
+            .into_iter()
+            .map(|(k, v)| (k, Arc::new(v)))
+            .collect(),
         functions,
         role_settings: role_settings
             .into_iter()
@@ -171,11 +187,18 @@ fn inherit_view_keys(
 ) {
     let mut by_view: HashMap<(String, String), Vec<(String, String)>> = HashMap::new();
     for r in bases {
-        by_view.entry((r.get(0), r.get(1))).or_default().push((r.get(2), r.get(3)));
+        by_view
+            .entry((r.get(0), r.get(1)))
+            .or_default()
+            .push((r.get(2), r.get(3)));
     }
     for (view, bases) in by_view {
         let [base] = bases.as_slice() else { continue };
-        let Some(pk) = pks.get(base).or_else(|| relations.get(base).map(|r| &r.pk)).cloned() else {
+        let Some(pk) = pks
+            .get(base)
+            .or_else(|| relations.get(base).map(|r| &r.pk))
+            .cloned()
+        else {
             continue;
         };
         if let Some(rel) = relations.get_mut(&view) {
@@ -210,7 +233,12 @@ fn function_from_row(r: &tokio_postgres::Row) -> Option<Function> {
             inputs.push((name.clone(), type_name.clone(), base.clone()));
         }
         if matches!(mode, "o" | "b" | "t") {
-            outputs.push(Column { name, type_name: type_name.clone(), json: is_json(&base), default: None });
+            outputs.push(Column {
+                name,
+                type_name: type_name.clone(),
+                json: is_json(&base),
+                default: None,
+            });
         }
     }
     let required = inputs.len().saturating_sub(n_defaults.max(0) as usize);
@@ -234,16 +262,34 @@ fn function_from_row(r: &tokio_postgres::Row) -> Option<Function> {
     let returns = if rettype == "void" {
         Returns::Void
     } else if !outputs.is_empty() {
-        Returns::Composite { set: retset, columns: outputs }
+        Returns::Composite {
+            set: retset,
+            columns: outputs,
+        }
     } else if ret_typtype == "c" || ret_base_typtype == "c" || rettype == "record" {
-        let cols: Vec<(String, String, String)> = serde_json::from_str(&composite_cols).unwrap_or_default();
+        let cols: Vec<(String, String, String)> =
+            serde_json::from_str(&composite_cols).unwrap_or_default();
         let columns = cols
             .into_iter()
-            .map(|(name, type_name, base)| Column { name, type_name, json: is_json(&base), default: None })
+            .map(|(name, type_name, base)| Column {
+                name,
+                type_name,
+                json: is_json(&base),
+                default: None,
+            })
             .collect();
-        Returns::Composite { set: retset, columns }
+        Returns::Composite {
+            set: retset,
+            columns,
+        }
     } else {
         Returns::Scalar { set: retset }
     };
-    Some(Function { schema: r.get(0), name: r.get(1), params, returns, volatile: volatility == "v" })
+    Some(Function {
+        schema: r.get(0),
+        name: r.get(1),
+        params,
+        returns,
+        volatile: volatility == "v",
+    })
 }

@@ -92,21 +92,38 @@ pub(crate) struct SchemaCache {
 
 impl SchemaCache {
     pub fn relation(&self, schema: &str, name: &str) -> Option<Arc<Relation>> {
-        self.relations.get(&(schema.to_string(), name.to_string())).cloned()
+        self.relations
+            .get(&(schema.to_string(), name.to_string()))
+            .cloned()
     }
 
     pub fn functions(&self, schema: &str, name: &str) -> &[Arc<Function>] {
-        self.functions.get(&(schema.to_string(), name.to_string())).map(Vec::as_slice).unwrap_or(&[])
+        self.functions
+            .get(&(schema.to_string(), name.to_string()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// The closest relation name in `schema`, for PGRST205's hint.
     pub fn closest_relation(&self, schema: &str, name: &str) -> Option<String> {
-        closest(name, self.relations.keys().filter(|(s, _)| s == schema).map(|(_, n)| n.as_str()))
+        closest(
+            name,
+            self.relations
+                .keys()
+                .filter(|(s, _)| s == schema)
+                .map(|(_, n)| n.as_str()),
+        )
     }
 
     /// The closest function name in `schema`, for PGRST202's hint.
     pub fn closest_function(&self, schema: &str, name: &str) -> Option<String> {
-        closest(name, self.functions.keys().filter(|(s, _)| s == schema).map(|(_, n)| n.as_str()))
+        closest(
+            name,
+            self.functions
+                .keys()
+                .filter(|(s, _)| s == schema)
+                .map(|(_, n)| n.as_str()),
+        )
     }
 }
 
@@ -241,7 +258,10 @@ mod tests {
     #[test]
     fn suggests_the_nearest_name() {
         let names = ["items", "projects", "private_table"];
-        assert_eq!(closest("itemz", names.iter().copied()).as_deref(), Some("items"));
+        assert_eq!(
+            closest("itemz", names.iter().copied()).as_deref(),
+            Some("items")
+        );
         assert_eq!(closest("zzzz", names.iter().copied()), None);
     }
 }

@@ -7,7 +7,9 @@ pub(crate) mod mutate;
 pub(crate) mod read;
 pub(crate) mod rpc;
 
-use crate::query::{Arrow, Field, Filter, IsValue, JsonKey, Logic, Operation, OrderTerm, Quant, SelectItem};
+use crate::query::{
+    Arrow, Field, Filter, IsValue, JsonKey, Logic, Operation, OrderTerm, Quant, SelectItem,
+};
 use crate::schema::Column;
 
 /// A statement under construction and its parameters (all sent as text of type `unknown`).
@@ -141,7 +143,11 @@ impl Scope<'_> {
     fn logic(&self, sql: &mut Sql, node: &Logic) {
         match node {
             Logic::Filter(f) => self.filter(sql, f),
-            Logic::Tree { negated, or, children } => {
+            Logic::Tree {
+                negated,
+                or,
+                children,
+            } => {
                 if *negated {
                     sql.push("NOT ");
                 }
@@ -163,7 +169,10 @@ impl Scope<'_> {
         }
         match &f.operation {
             Operation::Simple { op, quant, value } => {
-                let value = if matches!(op, crate::query::SimpleOp::Like | crate::query::SimpleOp::Ilike) {
+                let value = if matches!(
+                    op,
+                    crate::query::SimpleOp::Like | crate::query::SimpleOp::Ilike
+                ) {
                     value.replace('*', "%")
                 } else {
                     value.clone()
@@ -172,7 +181,9 @@ impl Scope<'_> {
                 sql.push(" ").push(op.sql()).push(" ");
                 match quant {
                     Some(q) => {
-                        sql.push(if *q == Quant::Any { "ANY(" } else { "ALL(" }).param(value).push(")");
+                        sql.push(if *q == Quant::Any { "ANY(" } else { "ALL(" })
+                            .param(value)
+                            .push(")");
                     }
                     None => {
                         sql.param(value);
@@ -195,7 +206,9 @@ impl Scope<'_> {
             }
             Operation::Fts { kind, lang, value } => {
                 let tsvector = f.field.path.is_empty()
-                    && self.column(&f.field.name).is_none_or(|c| c.type_name == "tsvector");
+                    && self
+                        .column(&f.field.name)
+                        .is_none_or(|c| c.type_name == "tsvector");
                 if tsvector {
                     self.field(sql, &f.field);
                 } else {
@@ -247,8 +260,10 @@ impl Scope<'_> {
 
 /// A PostgreSQL array literal with every element double-quoted and escaped.
 pub(crate) fn array_literal(items: &[String]) -> String {
-    let quoted: Vec<String> =
-        items.iter().map(|i| format!("\"{}\"", i.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|i| format!("\"{}\"", i.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
     format!("{{{}}}", quoted.join(","))
 }
 
@@ -283,7 +298,9 @@ pub(crate) fn outer_select(sql: &mut Sql, total: &str, body: BodyShape, inserted
     let body = match body {
         BodyShape::Nothing => "NULL::text",
         BodyShape::Array => "coalesce(json_agg(_postgrest_t), '[]')::text",
-        BodyShape::Object { strip_nulls: false } => "coalesce((json_agg(_postgrest_t)->0), 'null')::text",
+        BodyShape::Object { strip_nulls: false } => {
+            "coalesce((json_agg(_postgrest_t)->0), 'null')::text"
+        }
         BodyShape::Object { strip_nulls: true } => {
             "coalesce(json_strip_nulls(json_agg(_postgrest_t)->0), 'null')::text"
         }
@@ -316,13 +333,20 @@ mod tests {
         )
         .unwrap();
         let mut sql = Sql::default();
-        Scope { qualifier: "\"public\".\"t\"", columns: &[] }.where_clause(&mut sql, &q.filters, &q.trees);
+        Scope {
+            qualifier: "\"public\".\"t\"",
+            columns: &[],
+        }
+        .where_clause(&mut sql, &q.filters, &q.trees);
         assert_eq!(
             sql.text,
             " WHERE \"public\".\"t\".\"name\" = $1 AND (\"public\".\"t\".\"id\" = ANY($2) OR \
              \"public\".\"t\".\"data\"->>$3::text LIKE $4)"
         );
-        assert_eq!(sql.params, vec!["x'; drop table t;--", "{\"1\",\"2,3\"}", "k", "a%"]);
+        assert_eq!(
+            sql.params,
+            vec!["x'; drop table t;--", "{\"1\",\"2,3\"}", "k", "a%"]
+        );
     }
 
     #[test]

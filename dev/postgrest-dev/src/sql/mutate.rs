@@ -15,7 +15,10 @@ pub(crate) enum Returning<'a> {
     /// Primary-key values as text, for the `Location` header (`return=headers-only`).
     PrimaryKey,
     /// The rows shaped by `select` and ordered by `order`.
-    Rows { select: &'a [SelectItem], order: &'a [OrderTerm] },
+    Rows {
+        select: &'a [SelectItem],
+        order: &'a [OrderTerm],
+    },
 }
 
 /// Options shared by every mutation.
@@ -35,19 +38,31 @@ fn payload_rows(sql: &mut Sql, rel: &Relation, payload: String, defaults: &[&str
     let rowtype = qualified(&rel.schema, &rel.name);
     let with_defaults: Vec<(&str, &str)> = defaults
         .iter()
-        .filter_map(|c| rel.column(c).and_then(|col| col.default.as_deref().map(|d| (*c, d))))
+        .filter_map(|c| {
+            rel.column(c)
+                .and_then(|col| col.default.as_deref().map(|d| (*c, d)))
+        })
         .collect();
     if with_defaults.is_empty() {
-        sql.push("json_populate_recordset(NULL::").push(&rowtype).push(", ").param(payload).push("::json)");
+        sql.push("json_populate_recordset(NULL::")
+            .push(&rowtype)
+            .push(", ")
+            .param(payload)
+            .push("::json)");
         return;
     }
-    sql.push("(SELECT pgrst_r.* FROM json_array_elements(").param(payload).push("::json) pgrst_e, LATERAL jsonb_populate_record(NULL::");
+    sql.push("(SELECT pgrst_r.* FROM json_array_elements(")
+        .param(payload)
+        .push("::json) pgrst_e, LATERAL jsonb_populate_record(NULL::");
     sql.push(&rowtype).push(", jsonb_build_object(");
     for (i, (col, default)) in with_defaults.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
         }
-        sql.param(col.to_string()).push("::text, (").push(default).push(")");
+        sql.param(col.to_string())
+            .push("::text, (")
+            .push(default)
+            .push(")");
     }
     sql.push(") || pgrst_e::jsonb) pgrst_r)");
 }
@@ -74,16 +89,26 @@ pub(crate) fn insert(
     }
     sql.push(" SELECT ");
     sql.push(&list).push(" FROM ");
-    let defaults: Vec<&str> = if missing_default { cols.iter().map(String::as_str).collect() } else { vec![] };
+    let defaults: Vec<&str> = if missing_default {
+        cols.iter().map(String::as_str).collect()
+    } else {
+        vec![]
+    };
     payload_rows(sql, spec.rel, payload, &defaults);
-    sql.push(" pgrst_body WHERE ").push(if count_inserts { INC } else { "true" });
+    sql.push(" pgrst_body WHERE ")
+        .push(if count_inserts { INC } else { "true" });
     if let Some((resolution, conflict)) = upsert {
-        sql.push(" ON CONFLICT(").push(&column_list(conflict)).push(") ");
+        sql.push(" ON CONFLICT(")
+            .push(&column_list(conflict))
+            .push(") ");
         if resolution == Resolution::IgnoreDuplicates || cols.is_empty() {
             sql.push("DO NOTHING");
         } else {
             sql.push("DO UPDATE SET ");
-            let sets: Vec<String> = cols.iter().map(|c| format!("{0} = EXCLUDED.{0}", ident(c))).collect();
+            let sets: Vec<String> = cols
+                .iter()
+                .map(|c| format!("{0} = EXCLUDED.{0}", ident(c)))
+                .collect();
             sql.push(&sets.join(", ")).push(" WHERE ").push(DEC);
         }
     }
@@ -100,13 +125,31 @@ pub(crate) fn update(
     filters: impl FnOnce(&mut Sql, Scope),
 ) {
     let target = qualified(&spec.rel.schema, &spec.rel.name);
-    sql.push("WITH pgrst_source AS (UPDATE ").push(&target).push(" SET ");
-    let sets: Vec<String> = cols.iter().map(|c| format!("{0} = pgrst_body.{0}", ident(c))).collect();
-    sql.push(&sets.join(", ")).push(" FROM (SELECT ").push(&column_list(cols)).push(" FROM ");
-    let defaults: Vec<&str> = if missing_default { cols.iter().map(String::as_str).collect() } else { vec![] };
+    sql.push("WITH pgrst_source AS (UPDATE ")
+        .push(&target)
+        .push(" SET ");
+    let sets: Vec<String> = cols
+        .iter()
+        .map(|c| format!("{0} = pgrst_body.{0}", ident(c)))
+        .collect();
+    sql.push(&sets.join(", "))
+        .push(" FROM (SELECT ")
+        .push(&column_list(cols))
+        .push(" FROM ");
+    let defaults: Vec<&str> = if missing_default {
+        cols.iter().map(String::as_str).collect()
+    } else {
+        vec![]
+    };
     payload_rows(sql, spec.rel, payload, &defaults);
     sql.push(" pgrst_p LIMIT 1) pgrst_body");
-    filters(sql, Scope { qualifier: &target, columns: &spec.rel.columns });
+    filters(
+        sql,
+        Scope {
+            qualifier: &target,
+            columns: &spec.rel.columns,
+        },
+    );
     returning_and_outer(sql, spec, &target, false);
 }
 
@@ -114,7 +157,13 @@ pub(crate) fn update(
 pub(crate) fn delete(sql: &mut Sql, spec: &MutationSpec, filters: impl FnOnce(&mut Sql, Scope)) {
     let target = qualified(&spec.rel.schema, &spec.rel.name);
     sql.push("WITH pgrst_source AS (DELETE FROM ").push(&target);
-    filters(sql, Scope { qualifier: &target, columns: &spec.rel.columns });
+    filters(
+        sql,
+        Scope {
+            qualifier: &target,
+            columns: &spec.rel.columns,
+        },
+    );
     returning_and_outer(sql, spec, &target, false);
 }
 
@@ -130,7 +179,11 @@ fn returning_and_outer(sql: &mut Sql, spec: &MutationSpec, target: &str, inserte
             sql.push("1");
         }
         Returning::PrimaryKey => {
-            let cols: Vec<String> = rel.pk.iter().map(|k| format!("{target}.{}", ident(k))).collect();
+            let cols: Vec<String> = rel
+                .pk
+                .iter()
+                .map(|k| format!("{target}.{}", ident(k)))
+                .collect();
             sql.push(&cols.join(", "));
         }
         Returning::Rows { select, order } => {
@@ -152,16 +205,26 @@ fn returning_and_outer(sql: &mut Sql, spec: &MutationSpec, target: &str, inserte
                         seen.push(n);
                     }
                 }
-                let cols: Vec<String> = seen.iter().map(|n| format!("{target}.{}", ident(n))).collect();
+                let cols: Vec<String> = seen
+                    .iter()
+                    .map(|n| format!("{target}.{}", ident(n)))
+                    .collect();
                 sql.push(&cols.join(", "));
             }
         }
     }
     sql.push(")");
-    let total = if spec.count { "(SELECT pg_catalog.count(*) FROM pgrst_source)" } else { "NULL" };
+    let total = if spec.count {
+        "(SELECT pg_catalog.count(*) FROM pgrst_source)"
+    } else {
+        "NULL"
+    };
     outer_select(sql, total, spec.body, inserted);
     sql.push(" FROM (SELECT ");
-    let scope = Scope { qualifier: "pgrst_source", columns: &rel.columns };
+    let scope = Scope {
+        qualifier: "pgrst_source",
+        columns: &rel.columns,
+    };
     match &spec.returning {
         Returning::Count => {
             sql.push("1 AS pgrst_one FROM pgrst_source");
@@ -170,7 +233,11 @@ fn returning_and_outer(sql: &mut Sql, spec: &MutationSpec, target: &str, inserte
             sql.push("1 AS pgrst_one FROM pgrst_source");
         }
         Returning::PrimaryKey => {
-            let cols: Vec<String> = rel.pk.iter().map(|k| format!("pgrst_source.{0}::text AS {0}", ident(k))).collect();
+            let cols: Vec<String> = rel
+                .pk
+                .iter()
+                .map(|k| format!("pgrst_source.{0}::text AS {0}", ident(k)))
+                .collect();
             sql.push(&cols.join(", ")).push(" FROM pgrst_source");
         }
         Returning::Rows { select, order } => {
@@ -188,26 +255,64 @@ mod tests {
     use crate::schema::Column;
 
     fn rel() -> Relation {
-        let col = |n: &str| Column { name: n.into(), type_name: "integer".into(), json: false, default: None };
-        Relation { schema: "public".into(), name: "t".into(), columns: vec![col("id"), col("n")], pk: vec!["id".into()] }
+        let col = |n: &str| Column {
+            name: n.into(),
+            type_name: "integer".into(),
+            json: false,
+            default: None,
+        };
+        Relation {
+            schema: "public".into(),
+            name: "t".into(),
+            columns: vec![col("id"), col("n")],
+            pk: vec!["id".into()],
+        }
     }
 
     #[test]
     fn headers_only_insert_returns_the_key() {
         let rel = rel();
-        let spec = MutationSpec { rel: &rel, returning: Returning::PrimaryKey, body: BodyShape::Array, count: false };
+        let spec = MutationSpec {
+            rel: &rel,
+            returning: Returning::PrimaryKey,
+            body: BodyShape::Array,
+            count: false,
+        };
         let mut sql = Sql::default();
-        insert(&mut sql, &spec, &["n".to_string()], "[{\"n\":1}]".into(), false, None);
-        assert!(sql.text.contains("RETURNING \"public\".\"t\".\"id\")"), "{}", sql.text);
-        assert!(sql.text.ends_with("FROM (SELECT pgrst_source.\"id\"::text AS \"id\" FROM pgrst_source) _postgrest_t"));
+        insert(
+            &mut sql,
+            &spec,
+            &["n".to_string()],
+            "[{\"n\":1}]".into(),
+            false,
+            None,
+        );
+        assert!(
+            sql.text.contains("RETURNING \"public\".\"t\".\"id\")"),
+            "{}",
+            sql.text
+        );
+        assert!(sql.text.ends_with(
+            "FROM (SELECT pgrst_source.\"id\"::text AS \"id\" FROM pgrst_source) _postgrest_t"
+        ));
     }
 
     #[test]
     fn empty_objects_insert_defaults() {
         let rel = rel();
-        let spec = MutationSpec { rel: &rel, returning: Returning::Count, body: BodyShape::Nothing, count: false };
+        let spec = MutationSpec {
+            rel: &rel,
+            returning: Returning::Count,
+            body: BodyShape::Nothing,
+            count: false,
+        };
         let mut sql = Sql::default();
         insert(&mut sql, &spec, &[], "[{},{}]".into(), false, None);
-        assert!(sql.text.starts_with("WITH pgrst_source AS (INSERT INTO \"public\".\"t\" SELECT  FROM"), "{}", sql.text);
+        assert!(
+            sql.text
+                .starts_with("WITH pgrst_source AS (INSERT INTO \"public\".\"t\" SELECT  FROM"),
+            "{}",
+            sql.text
+        );
     }
 }

@@ -34,7 +34,8 @@ pub(crate) fn build(sql: &mut Sql, from: &str, scope: Scope, spec: &ReadSpec) {
     limit_offset(sql, spec.limit, spec.offset);
     sql.push(")");
     let total = if spec.count {
-        sql.push(", pgrst_source_count AS (SELECT 1 FROM ").push(from);
+        sql.push(", pgrst_source_count AS (SELECT 1 FROM ")
+            .push(from);
         scope.where_clause(sql, &spec.query.filters, &spec.query.trees);
         sql.push(")");
         "(SELECT pg_catalog.count(*) FROM pgrst_source_count)"
@@ -52,10 +53,29 @@ mod tests {
 
     #[test]
     fn shapes_a_counted_page() {
-        let q = QueryParams::parse(&decode_query("select=id&id=gt.1&order=id.desc"), Mode::Filters).unwrap();
-        let spec = ReadSpec { query: &q, limit: Some(2), offset: 1, count: true, body: BodyShape::Array, select_override: None };
+        let q = QueryParams::parse(
+            &decode_query("select=id&id=gt.1&order=id.desc"),
+            Mode::Filters,
+        )
+        .unwrap();
+        let spec = ReadSpec {
+            query: &q,
+            limit: Some(2),
+            offset: 1,
+            count: true,
+            body: BodyShape::Array,
+            select_override: None,
+        };
         let mut sql = Sql::default();
-        build(&mut sql, "\"public\".\"t\"", Scope { qualifier: "\"public\".\"t\"", columns: &[] }, &spec);
+        build(
+            &mut sql,
+            "\"public\".\"t\"",
+            Scope {
+                qualifier: "\"public\".\"t\"",
+                columns: &[],
+            },
+            &spec,
+        );
         assert!(sql.text.starts_with(
             "WITH pgrst_source AS (SELECT \"public\".\"t\".\"id\" AS \"id\" FROM \"public\".\"t\" WHERE \"public\".\"t\".\"id\" > $1 ORDER BY \"public\".\"t\".\"id\" DESC LIMIT 2 OFFSET 1), pgrst_source_count AS (SELECT 1 FROM \"public\".\"t\" WHERE \"public\".\"t\".\"id\" > $2)"
         ), "{}", sql.text);

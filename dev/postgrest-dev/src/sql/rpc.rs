@@ -21,23 +21,37 @@ pub(crate) fn call_cte(sql: &mut Sql, f: &Function, args: &Args) {
     let scalar = !matches!(f.returns, Returns::Composite { .. });
     let fname = qualified(&f.schema, &f.name);
     sql.push("WITH pgrst_rows AS (SELECT ");
-    sql.push(if scalar { "pgrst_call.pgrst_scalar" } else { "pgrst_call.*" });
+    sql.push(if scalar {
+        "pgrst_call.pgrst_scalar"
+    } else {
+        "pgrst_call.*"
+    });
     sql.push(" FROM ");
     let param = |name: &str| f.params.iter().find(|p| p.name == name);
     match args {
         Args::Json { object, names } if !names.is_empty() => {
-            sql.push("(SELECT ").param(object.clone()).push("::json AS json_data) pgrst_payload, LATERAL (SELECT ");
+            sql.push("(SELECT ")
+                .param(object.clone())
+                .push("::json AS json_data) pgrst_payload, LATERAL (SELECT ");
             let cols: Vec<String> = names.iter().map(|n| ident(n)).collect();
-            sql.push(&cols.join(", ")).push(" FROM json_to_record(pgrst_payload.json_data) AS _(");
+            sql.push(&cols.join(", "))
+                .push(" FROM json_to_record(pgrst_payload.json_data) AS _(");
             let defs: Vec<String> = names
                 .iter()
                 .filter_map(|n| param(n).map(|p| format!("{} {}", ident(n), p.type_name)))
                 .collect();
-            sql.push(&defs.join(", ")).push(") LIMIT 1) pgrst_body, LATERAL ").push(&fname).push("(");
+            sql.push(&defs.join(", "))
+                .push(") LIMIT 1) pgrst_body, LATERAL ")
+                .push(&fname)
+                .push("(");
             let passed: Vec<String> = names
                 .iter()
                 .map(|n| {
-                    let variadic = if param(n).is_some_and(|p| p.variadic) { "VARIADIC " } else { "" };
+                    let variadic = if param(n).is_some_and(|p| p.variadic) {
+                        "VARIADIC "
+                    } else {
+                        ""
+                    };
                     format!("{variadic}{0} := pgrst_body.{0}", ident(n))
                 })
                 .collect();
@@ -56,13 +70,22 @@ pub(crate) fn call_cte(sql: &mut Sql, f: &Function, args: &Args) {
                 if p.variadic {
                     sql.push("VARIADIC ");
                 }
-                sql.ident(name).push(" := ").param(value.clone()).push("::").push(&p.type_name);
+                sql.ident(name)
+                    .push(" := ")
+                    .param(value.clone())
+                    .push("::")
+                    .push(&p.type_name);
             }
             sql.push(")");
         }
         Args::Raw(body) => {
             let ty = f.raw_body_type().unwrap_or("json");
-            sql.push(&fname).push("(").param(body.clone()).push("::").push(ty).push(")");
+            sql.push(&fname)
+                .push("(")
+                .param(body.clone())
+                .push("::")
+                .push(ty)
+                .push(")");
         }
     }
     sql.push(" pgrst_call");

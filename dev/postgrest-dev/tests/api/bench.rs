@@ -27,7 +27,12 @@ async fn run(app: &TestApp, path: fn(u64) -> String) -> f64 {
                 if i >= REQUESTS {
                     break;
                 }
-                let r = client.get(format!("{base}{}", path(i))).header("Authorization", &auth).send().await.unwrap();
+                let r = client
+                    .get(format!("{base}{}", path(i)))
+                    .header("Authorization", &auth)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(r.status(), 200);
                 r.bytes().await.unwrap();
             }
@@ -43,7 +48,10 @@ async fn run(app: &TestApp, path: fn(u64) -> String) -> f64 {
 #[ignore = "benchmark; run explicitly with --ignored --nocapture (release build)"]
 async fn bench_throughput() {
     let app = TestApp::spawn_with(|c| c.pool_size = 16).await;
-    app.sql("insert into items(name, qty) select 'item ' || g, g % 10 from generate_series(1, 1000) g").await;
+    app.sql(
+        "insert into items(name, qty) select 'item ' || g, g % 10 from generate_series(1, 1000) g",
+    )
+    .await;
     run(&app, |i| format!("/items?id=eq.{}", i % 1000 + 1)).await; // warm-up
     let pk = run(&app, |i| format!("/items?id=eq.{}", i % 1000 + 1)).await;
     let rpc = run(&app, |_| "/rpc/bench_rows?n=100".to_string()).await;

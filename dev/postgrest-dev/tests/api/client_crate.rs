@@ -20,25 +20,75 @@ async fn builder_reads_with_filters_order_and_counts() {
     ]))
     .await;
     let c = app.client();
-    let r = c.from("items").select("name").gte("qty", "2").neq("name", "d").order("qty.desc").execute().await.unwrap();
+    let r = c
+        .from("items")
+        .select("name")
+        .gte("qty", "2")
+        .neq("name", "d")
+        .order("qty.desc")
+        .execute()
+        .await
+        .unwrap();
     assert_eq!(body(r).await, (200, json!([{"name": "c"}, {"name": "b"}])));
 
-    let r = c.from("items").select("name").in_("name", ["a", "d", "z"]).is("note", "null").execute().await.unwrap();
+    let r = c
+        .from("items")
+        .select("name")
+        .in_("name", ["a", "d", "z"])
+        .is("note", "null")
+        .execute()
+        .await
+        .unwrap();
     assert_eq!(body(r).await.1, json!([{"name": "a"}]));
 
-    let r = c.from("items").select("name").or("qty.eq.1,note.eq.y").order("id").execute().await.unwrap();
+    let r = c
+        .from("items")
+        .select("name")
+        .or("qty.eq.1,note.eq.y")
+        .order("id")
+        .execute()
+        .await
+        .unwrap();
     assert_eq!(body(r).await.1, json!([{"name": "a"}, {"name": "d"}]));
 
-    let r = c.from("items").select("*").eq("note", "x").exact_count().execute().await.unwrap();
+    let r = c
+        .from("items")
+        .select("*")
+        .eq("note", "x")
+        .exact_count()
+        .execute()
+        .await
+        .unwrap();
     assert_eq!(header(&r, "content-range"), "0-0/2");
     assert_eq!(r.status(), 206);
 
-    let r = c.from("items").select("name").order("id").range(1, 2).execute().await.unwrap();
+    let r = c
+        .from("items")
+        .select("name")
+        .order("id")
+        .range(1, 2)
+        .execute()
+        .await
+        .unwrap();
     assert_eq!(body(r).await.1, json!([{"name": "b"}, {"name": "c"}]));
 
-    let r = c.from("items").select("name").eq("name", "b").single().execute().await.unwrap();
+    let r = c
+        .from("items")
+        .select("name")
+        .eq("name", "b")
+        .single()
+        .execute()
+        .await
+        .unwrap();
     assert_eq!(body(r).await, (200, json!({"name": "b"})));
-    let r = c.from("items").select("name").eq("note", "x").single().execute().await.unwrap();
+    let r = c
+        .from("items")
+        .select("name")
+        .eq("note", "x")
+        .single()
+        .execute()
+        .await
+        .unwrap();
     let (status, e) = body(r).await;
     assert_eq!((status, e["code"].as_str()), (406, Some("PGRST116")));
     app.stop().await;
@@ -48,30 +98,68 @@ async fn builder_reads_with_filters_order_and_counts() {
 async fn builder_writes_and_rpc() {
     let app = TestApp::spawn().await;
     let c = app.client();
-    let r = c.from("items").insert(r#"[{"name": "a", "qty": 1}, {"name": "b", "qty": 2}]"#).execute().await.unwrap();
+    let r = c
+        .from("items")
+        .insert(r#"[{"name": "a", "qty": 1}, {"name": "b", "qty": 2}]"#)
+        .execute()
+        .await
+        .unwrap();
     let (status, rows) = body(r).await;
     assert_eq!((status, rows.as_array().unwrap().len()), (201, 2));
 
-    let r = c.from("items").upsert(r#"{"name": "a", "qty": 10}"#).on_conflict("name").execute().await.unwrap();
+    let r = c
+        .from("items")
+        .upsert(r#"{"name": "a", "qty": 10}"#)
+        .on_conflict("name")
+        .execute()
+        .await
+        .unwrap();
     let (status, rows) = body(r).await;
     assert_eq!((status, rows[0]["qty"].clone()), (200, json!(10)));
 
-    let r = c.from("items").eq("name", "b").update(r#"{"note": "updated"}"#).execute().await.unwrap();
+    let r = c
+        .from("items")
+        .eq("name", "b")
+        .update(r#"{"note": "updated"}"#)
+        .execute()
+        .await
+        .unwrap();
     let (status, rows) = body(r).await;
     assert_eq!((status, rows[0]["note"].clone()), (200, json!("updated")));
 
-    let r = c.from("items").eq("name", "a").delete().execute().await.unwrap();
+    let r = c
+        .from("items")
+        .eq("name", "a")
+        .delete()
+        .execute()
+        .await
+        .unwrap();
     let (status, rows) = body(r).await;
     assert_eq!((status, rows[0]["name"].clone()), (200, json!("a")));
 
-    let r = c.rpc("add_them", r#"{"a": 2, "b": 3}"#).execute().await.unwrap();
+    let r = c
+        .rpc("add_them", r#"{"a": 2, "b": 3}"#)
+        .execute()
+        .await
+        .unwrap();
     assert_eq!(body(r).await, (200, json!(5)));
-    let r = c.rpc("items_min", r#"{"min_qty": 0}"#).select("name").execute().await.unwrap();
+    let r = c
+        .rpc("items_min", r#"{"min_qty": 0}"#)
+        .select("name")
+        .execute()
+        .await
+        .unwrap();
     assert_eq!(body(r).await.1, json!([{"name": "b"}]));
     let r = c.rpc("pay_up", "{}").execute().await.unwrap();
     assert_eq!(body(r).await.0, 402);
 
-    let jwt = c.from("items").auth(&app.service_jwt).select("name").execute().await.unwrap();
+    let jwt = c
+        .from("items")
+        .auth(&app.service_jwt)
+        .select("name")
+        .execute()
+        .await
+        .unwrap();
     assert_eq!(jwt.status(), 200);
     app.stop().await;
 }

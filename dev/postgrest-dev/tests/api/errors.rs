@@ -10,10 +10,16 @@ use crate::helpers::{TestApp, assert_error, json};
 async fn missing_table_and_function() {
     let app = TestApp::spawn().await;
     let body = assert_error(app.get("/itemz").await, 404, "PGRST205").await;
-    assert_eq!(body["message"], "Could not find the table 'public.itemz' in the schema cache");
+    assert_eq!(
+        body["message"],
+        "Could not find the table 'public.itemz' in the schema cache"
+    );
     assert_eq!(body["hint"], "Perhaps you meant the table 'public.items'");
     let body = assert_error(app.post("/rpc/helo", "", json!({})).await, 404, "PGRST202").await;
-    assert_eq!(body["hint"], "Perhaps you meant to call the function public.hello");
+    assert_eq!(
+        body["hint"],
+        "Perhaps you meant to call the function public.hello"
+    );
     app.stop().await;
 }
 
@@ -21,14 +27,46 @@ async fn missing_table_and_function() {
 async fn constraint_violations_map_to_409_and_400() {
     let app = TestApp::spawn().await;
     app.seed_items(json!([{"name": "a"}])).await;
-    let body = assert_error(app.post("/items", "", json!({"name": "a"})).await, 409, "23505").await;
-    assert_eq!(body["message"], "duplicate key value violates unique constraint \"items_name_key\"");
+    let body = assert_error(
+        app.post("/items", "", json!({"name": "a"})).await,
+        409,
+        "23505",
+    )
+    .await;
+    assert_eq!(
+        body["message"],
+        "duplicate key value violates unique constraint \"items_name_key\""
+    );
     assert_eq!(body["details"], "Key (name)=(a) already exists.");
-    let body = assert_error(app.post("/items", "", json!({"name": "b", "qty": -1})).await, 400, "23514").await;
-    assert_eq!(body["message"], "new row for relation \"items\" violates check constraint \"items_qty_check\"");
-    assert_error(app.post("/children", "", json!({"id": 1, "item_id": 999})).await, 409, "23503").await;
-    assert_error(app.post("/items", "", json!({"qty": 1})).await, 400, "23502").await;
-    assert_eq!(app.scalar("select count(*)::text from items").await, "1", "failed writes rolled back");
+    let body = assert_error(
+        app.post("/items", "", json!({"name": "b", "qty": -1}))
+            .await,
+        400,
+        "23514",
+    )
+    .await;
+    assert_eq!(
+        body["message"],
+        "new row for relation \"items\" violates check constraint \"items_qty_check\""
+    );
+    assert_error(
+        app.post("/children", "", json!({"id": 1, "item_id": 999}))
+            .await,
+        409,
+        "23503",
+    )
+    .await;
+    assert_error(
+        app.post("/items", "", json!({"qty": 1})).await,
+        400,
+        "23502",
+    )
+    .await;
+    assert_eq!(
+        app.scalar("select count(*)::text from items").await,
+        "1",
+        "failed writes rolled back"
+    );
     app.stop().await;
 }
 
@@ -41,7 +79,13 @@ async fn raised_exceptions_keep_their_status() {
         r.text().await.unwrap(),
         r#"{"code":"PT402","details":"Quota exceeded","hint":"Upgrade your plan","message":"Payment Required"}"#
     );
-    let body = assert_error(app.post("/rpc/fail_plain", "", json!({"msg": "nope"})).await, 400, "P0001").await;
+    let body = assert_error(
+        app.post("/rpc/fail_plain", "", json!({"msg": "nope"}))
+            .await,
+        400,
+        "P0001",
+    )
+    .await;
     assert_eq!(body["message"], "nope");
     app.stop().await;
 }
@@ -50,13 +94,31 @@ async fn raised_exceptions_keep_their_status() {
 async fn bad_bodies_are_pgrst102() {
     let app = TestApp::spawn().await;
     for body in ["{\"name\": ", "", "not json"] {
-        let r = app.req(Method::POST, "/items").header("Content-Type", "application/json").body(body).send().await.unwrap();
+        let r = app
+            .req(Method::POST, "/items")
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         let e = assert_error(r, 400, "PGRST102").await;
         assert_eq!(e["message"], "Empty or invalid json");
     }
-    let r = app.req(Method::POST, "/rpc/hello").header("Content-Type", "application/json").body("{oops").send().await.unwrap();
+    let r = app
+        .req(Method::POST, "/rpc/hello")
+        .header("Content-Type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
     assert_error(r, 400, "PGRST102").await;
-    let r = app.req(Method::POST, "/items").header("Content-Type", "text/csv").body("name\nx").send().await.unwrap();
+    let r = app
+        .req(Method::POST, "/items")
+        .header("Content-Type", "text/csv")
+        .body("name\nx")
+        .send()
+        .await
+        .unwrap();
     let e = assert_error(r, 400, "PGRST102").await;
     assert_eq!(e["message"], "Content-Type not acceptable: text/csv");
     app.stop().await;
@@ -67,17 +129,51 @@ async fn bad_paths_methods_and_profiles() {
     let app = TestApp::spawn().await;
     let e = assert_error(app.get("/items/1").await, 404, "PGRST125").await;
     assert_eq!(e["message"], "Invalid path specified in request URL");
-    let r = app.req(Method::GET, "/items").header("Accept-Profile", "private").send().await.unwrap();
+    let r = app
+        .req(Method::GET, "/items")
+        .header("Accept-Profile", "private")
+        .send()
+        .await
+        .unwrap();
     let e = assert_error(r, 406, "PGRST106").await;
-    assert_eq!((e["message"].as_str(), e["hint"].as_str()), (Some("Invalid schema: private"), Some("Only the following schemas are exposed: public")));
-    let r = app.req(Method::GET, "/items").header("Accept", "text/html").send().await.unwrap();
+    assert_eq!(
+        (e["message"].as_str(), e["hint"].as_str()),
+        (
+            Some("Invalid schema: private"),
+            Some("Only the following schemas are exposed: public")
+        )
+    );
+    let r = app
+        .req(Method::GET, "/items")
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_error(r, 406, "PGRST107").await;
-    let r = app.req(Method::GET, "/items?limit=-1").send().await.unwrap();
+    let r = app
+        .req(Method::GET, "/items?limit=-1")
+        .send()
+        .await
+        .unwrap();
     assert_error(r, 416, "PGRST103").await;
-    let r = app.req(Method::GET, "/items").header("Prefer", "handling=strict, bogus").send().await.unwrap();
+    let r = app
+        .req(Method::GET, "/items")
+        .header("Prefer", "handling=strict, bogus")
+        .send()
+        .await
+        .unwrap();
     let e = assert_error(r, 400, "PGRST122").await;
     assert_eq!(e["details"], "Invalid preferences: bogus");
-    let r = app.req(Method::GET, "/items?id=eq.1").header("Prefer", "bogus").send().await.unwrap();
-    assert_eq!((r.status().as_u16(), json(r).await), (200, json!([])), "unknown preferences are ignored");
+    let r = app
+        .req(Method::GET, "/items?id=eq.1")
+        .header("Prefer", "bogus")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status().as_u16(), json(r).await),
+        (200, json!([])),
+        "unknown preferences are ignored"
+    );
     app.stop().await;
 }

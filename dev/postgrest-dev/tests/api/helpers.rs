@@ -33,12 +33,16 @@ pub struct TestApp {
 }
 
 fn admin_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://supacron:supacron@127.0.0.1:5432/postgres".into())
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://supacron:supacron@127.0.0.1:5432/postgres".into())
 }
 
 /// `admin_url` with its database name replaced.
 fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = url.split_once('?').map(|(b, q)| (b, Some(q))).unwrap_or((url, None));
+    let (base, query) = url
+        .split_once('?')
+        .map(|(b, q)| (b, Some(q)))
+        .unwrap_or((url, None));
     let base = base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base);
     match query {
         Some(q) => format!("{base}/{db}?{q}"),
@@ -47,7 +51,9 @@ fn with_database(url: &str, db: &str) -> String {
 }
 
 pub async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect to PostgreSQL");
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .expect("connect to PostgreSQL");
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -64,7 +70,12 @@ impl TestApp {
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         let admin_url = admin_url();
         let mut h = RandomState::new().build_hasher();
-        h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos());
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos(),
+        );
         let db_name = format!("pgrst_dev_test_{:016x}", h.finish());
         let admin = connect(&admin_url).await;
         for sql in ROLES_SQL {
@@ -74,15 +85,24 @@ impl TestApp {
                 assert!(code == "42710" || code == "23505", "creating role: {e}");
             }
         }
-        admin.batch_execute(&format!("create database {db_name}")).await.expect("create database");
+        admin
+            .batch_execute(&format!("create database {db_name}"))
+            .await
+            .expect("create database");
         let db_url = with_database(&admin_url, &db_name);
-        connect(&db_url).await.batch_execute(include_str!("fixture.sql")).await.expect("fixture schema");
+        connect(&db_url)
+            .await
+            .batch_execute(include_str!("fixture.sql"))
+            .await
+            .expect("fixture schema");
 
         let mut config = Config::new(db_url.clone(), SECRET);
         config.secret_api_keys = vec![SB_SECRET.to_string()];
         config.pool_size = 4;
         configure(&mut config);
-        let server = Server::start(config, "127.0.0.1:0".parse().unwrap()).await.expect("server starts");
+        let server = Server::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("server starts");
         TestApp {
             rest: server.rest_url(),
             server,
@@ -110,7 +130,12 @@ impl TestApp {
 
     /// POST `body` as JSON with the given `Prefer` header.
     pub async fn post(&self, path: &str, prefer: &str, body: Value) -> Response {
-        self.req(Method::POST, path).header("Prefer", prefer).json(&body).send().await.expect("request")
+        self.req(Method::POST, path)
+            .header("Prefer", prefer)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// The `postgrest` crate client, as supacron's functions use it.
@@ -120,12 +145,20 @@ impl TestApp {
 
     /// Runs SQL directly against the test database.
     pub async fn sql(&self, sql: &str) {
-        connect(&self.db_url).await.batch_execute(sql).await.expect("sql");
+        connect(&self.db_url)
+            .await
+            .batch_execute(sql)
+            .await
+            .expect("sql");
     }
 
     /// Runs a query returning one value as text.
     pub async fn scalar(&self, sql: &str) -> String {
-        let row = connect(&self.db_url).await.query_one(sql, &[]).await.expect("query");
+        let row = connect(&self.db_url)
+            .await
+            .query_one(sql, &[])
+            .await
+            .expect("query");
         row.get(0)
     }
 
@@ -139,7 +172,12 @@ impl TestApp {
     pub async fn stop(self) {
         self.server.shutdown().await;
         let admin = connect(&self.admin_url).await;
-        let _ = admin.batch_execute(&format!("drop database if exists {} with (force)", self.db_name)).await;
+        let _ = admin
+            .batch_execute(&format!(
+                "drop database if exists {} with (force)",
+                self.db_name
+            ))
+            .await;
     }
 }
 
@@ -151,13 +189,19 @@ pub async fn json(r: Response) -> Value {
 
 /// A header as text (`""` if absent).
 pub fn header(r: &Response, name: &str) -> String {
-    r.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
 }
 
 /// Asserts a PostgREST error: status, `code`, and that the body has exactly the four keys.
 pub async fn assert_error(r: Response, status: u16, code: &str) -> Value {
     assert_eq!(r.status().as_u16(), status, "status for {code}");
-    assert_eq!(header(&r, "proxy-status"), format!("PostgREST; error={code}"));
+    assert_eq!(
+        header(&r, "proxy-status"),
+        format!("PostgREST; error={code}")
+    );
     let body = json(r).await;
     assert_eq!(body["code"], code, "{body}");
     let keys: Vec<&String> = body.as_object().expect("object").keys().collect();
