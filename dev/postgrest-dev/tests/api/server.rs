@@ -43,14 +43,14 @@ async fn served_under_rest_v1_and_root_with_dev_endpoints() {
 
 #[tokio::test]
 async fn latency_is_added_and_adjustable() {
-    let app = TestApp::spawn_with(|c| c.latency = Duration::from_millis(150)).await;
+    let app = TestApp::spawn_with(|c| c.latency = Duration::from_millis(800)).await;
     let start = Instant::now();
     assert_eq!(app.get("/items").await.status(), 200);
-    assert!(start.elapsed() >= Duration::from_millis(150));
+    assert!(start.elapsed() >= Duration::from_millis(800));
     app.server.set_latency(Duration::ZERO);
     let start = Instant::now();
     assert_eq!(app.get("/items").await.status(), 200);
-    assert!(start.elapsed() < Duration::from_millis(150));
+    assert!(start.elapsed() < Duration::from_millis(800));
     app.stop().await;
 }
 
