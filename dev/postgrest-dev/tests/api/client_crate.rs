@@ -40,6 +40,18 @@ async fn builder_reads_with_filters_order_and_counts() {
         .await
         .unwrap();
     assert_eq!(body(r).await.1, json!([{"name": "a"}]));
+    // The crate does not quote list items: a value with a comma must be quoted by the caller.
+    app.seed_items(json!([{"name": "x,y", "qty": 5, "note": "z"}]))
+        .await;
+    let r = c
+        .from("items")
+        .select("name")
+        .in_("name", ["\"x,y\"", "b"])
+        .order("id")
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(body(r).await.1, json!([{"name": "b"}, {"name": "x,y"}]));
 
     let r = c
         .from("items")

@@ -192,5 +192,12 @@ async fn sql_injection_attempts_get_errors_not_sql() {
         );
     }
     assert_eq!(app.scalar("select count(*)::text from items").await, "4");
+    // The same text as data round-trips untouched.
+    let evil = "x'); drop table items; --";
+    app.seed_items(json!([{ "name": evil }])).await;
+    let r = app
+        .get("/items?select=name&name=eq.x%27)%3B%20drop%20table%20items%3B%20--")
+        .await;
+    assert_eq!(json(r).await, json!([{ "name": evil }]));
     app.stop().await;
 }

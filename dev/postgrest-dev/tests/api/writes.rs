@@ -199,6 +199,19 @@ async fn patch_statuses_ranges_and_bodies() {
     assert_eq!(json(r).await, json!([{"name": "a", "qty": 10}]));
 
     let r = app
+        .req(Method::PATCH, "/items?name=eq.b")
+        .header("Prefer", "return=headers-only")
+        .json(&json!({"qty": 4}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status().as_u16(), header(&r, "content-range")),
+        (204, "0-0/*".to_string())
+    );
+    assert_eq!(header(&r, "preference-applied"), "return=headers-only");
+
+    let r = app
         .req(Method::PATCH, "/items?name=eq.zzz")
         .json(&json!({"qty": 1}))
         .send()
@@ -231,6 +244,20 @@ async fn delete_minimal_and_representation() {
     assert_eq!(
         (r.status().as_u16(), header(&r, "content-range")),
         (204, "*/*".to_string())
+    );
+    let r = app
+        .req(Method::DELETE, "/items?name=eq.nothing")
+        .header("Prefer", "return=headers-only, count=exact")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status().as_u16(), header(&r, "content-range")),
+        (204, "*/0".to_string())
+    );
+    assert_eq!(
+        header(&r, "preference-applied"),
+        "return=headers-only, count=exact"
     );
     let r = app
         .req(Method::DELETE, "/items?name=in.(b,zz)&select=name")
