@@ -28,8 +28,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub service_jwt: String,
     pub db_url: String,
-    admin_url: String,
-    db_name: String,
+    db: DbGuard,
 }
 
 fn admin_url() -> String {
@@ -109,8 +108,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             service_jwt: mint_jwt(SECRET, "service_role", None),
             db_url,
-            admin_url,
-            db_name,
+            db: DbGuard { admin_url, db_name },
         }
     }
 
@@ -171,13 +169,31 @@ impl TestApp {
     /// Stops the server and drops the database.
     pub async fn stop(self) {
         self.server.shutdown().await;
-        let admin = connect(&self.admin_url).await;
-        let _ = admin
-            .batch_execute(&format!(
-                "drop database if exists {} with (force)",
-                self.db_name
-            ))
-            .await;
+        drop(self.db);
+    }
+}
+
+/// Drops the test database when the test ends, also when it panics before `stop()`.
+struct DbGuard {
+    admin_url: String,
+    db_name: String,
+}
+
+impl Drop for DbGuard {
+    fn drop(&mut self) {
+        let (url, sql) = (
+            self.admin_url.clone(),
+            format!("drop database if exists {} with (force)", self.db_name),
+        );
+        // Drop may run inside the test's runtime: use a thread with its own.
+        let dropper = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async { connect(&url).await.batch_execute(&sql).await })
+        });
+        let _ = dropper.join();
     }
 }
 
