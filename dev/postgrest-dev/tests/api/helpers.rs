@@ -108,7 +108,11 @@ impl TestApp {
             http: reqwest::Client::new(),
             service_jwt: mint_jwt(SECRET, "service_role", None),
             db_url,
-            db: DbGuard { admin_url, db_name },
+            db: DbGuard {
+                admin_url,
+                db_name,
+                armed: true,
+            },
         }
     }
 
@@ -167,33 +171,43 @@ impl TestApp {
     }
 
     /// Stops the server and drops the database.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.server.shutdown().await;
-        drop(self.db);
+        let sql = self.db.drop_sql();
+        self.db.armed = false;
+        let _ = connect(&self.db.admin_url).await.batch_execute(&sql).await;
     }
 }
 
-/// Drops the test database when the test ends, also when it panics before `stop()`.
+/// Drops the test database if a test panics before `stop()`.
 struct DbGuard {
     admin_url: String,
     db_name: String,
+    armed: bool,
+}
+
+impl DbGuard {
+    fn drop_sql(&self) -> String {
+        format!("drop database if exists {} with (force)", self.db_name)
+    }
 }
 
 impl Drop for DbGuard {
     fn drop(&mut self) {
-        let (url, sql) = (
-            self.admin_url.clone(),
-            format!("drop database if exists {} with (force)", self.db_name),
-        );
-        // Drop may run inside the test's runtime: use a thread with its own.
-        let dropper = std::thread::spawn(move || {
+        if !self.armed {
+            return;
+        }
+        let (url, sql) = (self.admin_url.clone(), self.drop_sql());
+        // Never block the test's runtime here: PostgreSQL's DROP DATABASE waits until every
+        // backend acknowledges it, including ones whose client lives in that runtime.
+        std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async { connect(&url).await.batch_execute(&sql).await })
+                .build();
+            if let Ok(rt) = rt {
+                let _ = rt.block_on(async { connect(&url).await.batch_execute(&sql).await });
+            }
         });
-        let _ = dropper.join();
     }
 }
 
