@@ -29,7 +29,12 @@ pub enum AuthError {
 }
 
 /// Checks the request's credentials for `job`.
-pub fn authorize(config: &Config, job: Job, headers: &HeaderMap, query: Option<&str>) -> Result<(), AuthError> {
+pub fn authorize(
+    config: &Config,
+    job: Job,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<(), AuthError> {
     let cron_secret = config.cron_secret()?;
     let mut accepted = false;
     // Evaluate every source (no early return) so timing does not reveal which one matched.
@@ -51,7 +56,11 @@ pub fn authorize(config: &Config, job: Job, headers: &HeaderMap, query: Option<&
             }
         }
     }
-    if accepted { Ok(()) } else { Err(AuthError::Unauthorized) }
+    if accepted {
+        Ok(())
+    } else {
+        Err(AuthError::Unauthorized)
+    }
 }
 
 /// The percent-decoded value of the first `name=` parameter in a query string.
@@ -65,30 +74,9 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 /// Decodes `%XX` escapes and `+` (a space in query strings). Invalid escapes stay as
 /// they are; invalid UTF-8 is replaced, which can only make a secret not match.
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The query string with the value of every credential-like parameter replaced by
@@ -106,7 +94,9 @@ pub fn redact_query(query: &str) -> String {
 
 fn is_sensitive(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    ["secret", "key", "token", "password", "auth"].iter().any(|word| key.contains(word))
+    ["secret", "key", "token", "password", "auth"]
+        .iter()
+        .any(|word| key.contains(word))
 }
 
 #[cfg(test)]
@@ -115,16 +105,28 @@ mod tests {
 
     #[test]
     fn query_params_are_percent_decoded() {
-        assert_eq!(query_param(Some("a=1&secret=s%2Fx%2By+z"), "secret").as_deref(), Some("s/x+y z"));
+        assert_eq!(
+            query_param(Some("a=1&secret=s%2Fx%2By+z"), "secret").as_deref(),
+            Some("s/x+y z")
+        );
         assert_eq!(query_param(Some("dry_run=1"), "secret"), None);
         assert_eq!(query_param(None, "secret"), None);
-        assert_eq!(query_param(Some("secret=%zz%4"), "secret").as_deref(), Some("%zz%4"));
+        assert_eq!(
+            query_param(Some("secret=%zz%4"), "secret").as_deref(),
+            Some("%zz%4")
+        );
     }
 
     #[test]
     fn redaction_hides_credential_values_only() {
-        assert_eq!(redact_query("secret=abc&dry_run=1"), "secret=[redacted]&dry_run=1");
-        assert_eq!(redact_query("api_key=abc&x=%73ecret"), "api_key=[redacted]&x=%73ecret");
+        assert_eq!(
+            redact_query("secret=abc&dry_run=1"),
+            "secret=[redacted]&dry_run=1"
+        );
+        assert_eq!(
+            redact_query("api_key=abc&x=%73ecret"),
+            "api_key=[redacted]&x=%73ecret"
+        );
         assert_eq!(redact_query("%73ecret=abc"), "%73ecret=[redacted]");
     }
 }

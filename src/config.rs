@@ -159,7 +159,10 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::new();
         if !self.missing.is_empty() {
-            parts.push(format!("missing environment variables: {}", self.missing.join(", ")));
+            parts.push(format!(
+                "missing environment variables: {}",
+                self.missing.join(", ")
+            ));
         }
         if !self.invalid.is_empty() {
             parts.push(format!("invalid: {}", self.invalid.join("; ")));
@@ -194,7 +197,9 @@ impl Config {
                 return None;
             }
             if !value.bytes().all(|b| b.is_ascii_graphic()) {
-                invalid.push(format!("{name} contains characters that cannot be sent in an HTTP header"));
+                invalid.push(format!(
+                    "{name} contains characters that cannot be sent in an HTTP header"
+                ));
                 return None;
             }
             Some(Secret::new(value))
@@ -202,7 +207,10 @@ impl Config {
         let cron_secret = secret("CRON_SECRET", &mut invalid);
         let internal_api_key = secret("INTERNAL_API_KEY", &mut invalid);
         let supabase_key = secret("SUPABASE_SERVICE_ROLE_KEY", &mut invalid);
-        if supabase_key.as_ref().is_some_and(|k| k.expose().starts_with("sb_publishable_")) {
+        if supabase_key
+            .as_ref()
+            .is_some_and(|k| k.expose().starts_with("sb_publishable_"))
+        {
             invalid.push(
                 "SUPABASE_SERVICE_ROLE_KEY is a publishable key; use a secret key (sb_secret_...) or the legacy service_role key"
                     .into(),
@@ -224,7 +232,10 @@ impl Config {
                 LlmProvider::Minimax
             }
         };
-        let log_level = match get("SUPACRON_LOG").map(|v| v.to_ascii_lowercase()).as_deref() {
+        let log_level = match get("SUPACRON_LOG")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
             None | Some("info") => tracing::Level::INFO,
             Some("error") => tracing::Level::ERROR,
             Some("warn") => tracing::Level::WARN,
@@ -244,40 +255,50 @@ impl Config {
             }
         };
         let defaults = Tunables::default();
-        let mut number = |name: &str, default: u64| match get(name) {
-            None => default,
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(n) if n > 0 => n,
-                _ => {
-                    invalid.push(format!("{name} must be a whole number greater than 0"));
-                    default
-                }
-            },
-        };
         let tunables = Tunables {
-            time_budget_secs: get("SUPACRON_TIME_BUDGET_SECS").map(|_| number("SUPACRON_TIME_BUDGET_SECS", 1)),
-            supabase_timeout_secs: number("SUPABASE_TIMEOUT_SECS", defaults.supabase_timeout_secs),
-            minimax_timeout_secs: number("MINIMAX_TIMEOUT_SECS", defaults.minimax_timeout_secs),
-            patch_batch_size: number("PATCH_BATCH_SIZE", defaults.patch_batch_size).min(1000),
-            patch_conflict_retries: number("PATCH_CONFLICT_RETRIES", defaults.patch_conflict_retries),
-            patch_conflict_backoff_ms: number("PATCH_CONFLICT_BACKOFF_MS", defaults.patch_conflict_backoff_ms),
-            reward_speed_weight: 0.5,
-            reward_confidence_weight: 0.5,
-        };
-        let mut weight = |name: &str| match get(name) {
-            None => 0.5,
-            Some(v) => match v.trim().parse::<f64>() {
-                Ok(w) if (0.0..=1.0).contains(&w) => w,
-                _ => {
-                    invalid.push(format!("{name} must be a number between 0 and 1"));
-                    0.5
-                }
-            },
-        };
-        let tunables = Tunables {
-            reward_speed_weight: weight("REWARD_SPEED_WEIGHT"),
-            reward_confidence_weight: weight("REWARD_CONFIDENCE_WEIGHT"),
-            ..tunables
+            time_budget_secs: get("SUPACRON_TIME_BUDGET_SECS")
+                .map(|v| positive(Some(v), "SUPACRON_TIME_BUDGET_SECS", 1, &mut invalid)),
+            supabase_timeout_secs: positive(
+                get("SUPABASE_TIMEOUT_SECS"),
+                "SUPABASE_TIMEOUT_SECS",
+                defaults.supabase_timeout_secs,
+                &mut invalid,
+            ),
+            minimax_timeout_secs: positive(
+                get("MINIMAX_TIMEOUT_SECS"),
+                "MINIMAX_TIMEOUT_SECS",
+                defaults.minimax_timeout_secs,
+                &mut invalid,
+            ),
+            patch_batch_size: positive(
+                get("PATCH_BATCH_SIZE"),
+                "PATCH_BATCH_SIZE",
+                defaults.patch_batch_size,
+                &mut invalid,
+            )
+            .min(1000),
+            patch_conflict_retries: positive(
+                get("PATCH_CONFLICT_RETRIES"),
+                "PATCH_CONFLICT_RETRIES",
+                defaults.patch_conflict_retries,
+                &mut invalid,
+            ),
+            patch_conflict_backoff_ms: positive(
+                get("PATCH_CONFLICT_BACKOFF_MS"),
+                "PATCH_CONFLICT_BACKOFF_MS",
+                defaults.patch_conflict_backoff_ms,
+                &mut invalid,
+            ),
+            reward_speed_weight: weight(
+                get("REWARD_SPEED_WEIGHT"),
+                "REWARD_SPEED_WEIGHT",
+                &mut invalid,
+            ),
+            reward_confidence_weight: weight(
+                get("REWARD_CONFIDENCE_WEIGHT"),
+                "REWARD_CONFIDENCE_WEIGHT",
+                &mut invalid,
+            ),
         };
         Config {
             cron_secret,
@@ -317,22 +338,33 @@ impl Config {
         if self.supabase_url.is_none() && self.invalid_about("SUPABASE_URL").is_empty() {
             missing.push("SUPABASE_URL");
         }
-        if self.supabase_key.is_none() && self.invalid_about("SUPABASE_SERVICE_ROLE_KEY").is_empty() {
+        if self.supabase_key.is_none() && self.invalid_about("SUPABASE_SERVICE_ROLE_KEY").is_empty()
+        {
             missing.push("SUPABASE_SERVICE_ROLE_KEY");
         }
         let llm_wanted = needs.llm && self.llm_provider == LlmProvider::Minimax;
-        if llm_wanted && self.minimax_api_key.is_none() && self.invalid_about("MINIMAX_API_KEY").is_empty() {
+        if llm_wanted
+            && self.minimax_api_key.is_none()
+            && self.invalid_about("MINIMAX_API_KEY").is_empty()
+        {
             missing.push("MINIMAX_API_KEY");
         }
         let relevant = |reason: &String| {
-            let llm_var = reason.starts_with("MINIMAX_") || reason.starts_with("SUPACRON_LLM_PROVIDER");
+            let llm_var =
+                reason.starts_with("MINIMAX_") || reason.starts_with("SUPACRON_LLM_PROVIDER");
             needs.llm || !llm_var
         };
-        let invalid: Vec<String> = self.invalid.iter().filter(|r| relevant(r)).cloned().collect();
+        let invalid: Vec<String> = self
+            .invalid
+            .iter()
+            .filter(|r| relevant(r))
+            .cloned()
+            .collect();
         if !missing.is_empty() || !invalid.is_empty() {
             return Err(ConfigError { missing, invalid });
         }
-        let (Some(rest_url), Some(key)) = (self.supabase_url.clone(), self.supabase_key.clone()) else {
+        let (Some(rest_url), Some(key)) = (self.supabase_url.clone(), self.supabase_key.clone())
+        else {
             unreachable!("checked above");
         };
         Ok(JobConfig {
@@ -353,7 +385,35 @@ impl Config {
     }
 
     fn invalid_about(&self, name: &str) -> Vec<String> {
-        self.invalid.iter().filter(|r| r.starts_with(name)).cloned().collect()
+        self.invalid
+            .iter()
+            .filter(|r| r.starts_with(name))
+            .cloned()
+            .collect()
+    }
+}
+
+/// A whole number greater than 0, or `default` (noting why) when unset or unusable.
+fn positive(value: Option<String>, name: &str, default: u64, invalid: &mut Vec<String>) -> u64 {
+    let Some(value) = value else { return default };
+    match value.trim().parse::<u64>() {
+        Ok(n) if n > 0 => n,
+        _ => {
+            invalid.push(format!("{name} must be a whole number greater than 0"));
+            default
+        }
+    }
+}
+
+/// A weight in [0, 1], or 0.5 (noting why) when unset or unusable.
+fn weight(value: Option<String>, name: &str, invalid: &mut Vec<String>) -> f64 {
+    let Some(value) = value else { return 0.5 };
+    match value.trim().parse::<f64>() {
+        Ok(w) if (0.0..=1.0).contains(&w) => w,
+        _ => {
+            invalid.push(format!("{name} must be a number between 0 and 1"));
+            0.5
+        }
     }
 }
 
@@ -361,11 +421,17 @@ impl Config {
 /// names the REST root (`.../rest/v1`, or any other path) is kept as given.
 fn rest_url(url: &str) -> Option<String> {
     let url = url.trim().trim_end_matches('/');
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
     if rest.is_empty() {
         return None;
     }
-    Some(if rest.contains('/') { url.to_string() } else { format!("{url}/rest/v1") })
+    Some(if rest.contains('/') {
+        url.to_string()
+    } else {
+        format!("{url}/rest/v1")
+    })
 }
 
 #[cfg(test)]

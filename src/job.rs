@@ -32,7 +32,13 @@ pub struct Needs {
 
 impl Job {
     /// Every job, in the order the README lists them.
-    pub const ALL: [Job; 5] = [Job::Patch, Job::Memory, Job::Schedule, Job::Outcomes, Job::Rewards];
+    pub const ALL: [Job; 5] = [
+        Job::Patch,
+        Job::Memory,
+        Job::Schedule,
+        Job::Outcomes,
+        Job::Rewards,
+    ];
 
     /// Short name used in answers, logs, `cron_runs.job` and `supacron run <name>`.
     pub fn name(self) -> &'static str {
@@ -59,11 +65,14 @@ impl Job {
     /// Finds a job by name, path, or seed 002's names (`rewards`, `calculate-pending`).
     pub fn from_name(name: &str) -> Option<Job> {
         let name = name.trim().trim_end_matches('/');
-        Job::ALL.into_iter().find(|job| job.name() == name || job.path() == name).or(match name {
-            "calculate-pending" | "reward" => Some(Job::Rewards),
-            "outcome" => Some(Job::Outcomes),
-            _ => None,
-        })
+        Job::ALL
+            .into_iter()
+            .find(|job| job.name() == name || job.path() == name)
+            .or(match name {
+                "calculate-pending" | "reward" => Some(Job::Rewards),
+                "outcome" => Some(Job::Outcomes),
+                _ => None,
+            })
     }
 
     /// Whether `x-internal-api-key` (seed 002's credential) is accepted besides `CRON_SECRET`.
@@ -73,7 +82,10 @@ impl Job {
 
     /// The configuration this job needs.
     pub fn needs(self) -> Needs {
-        Needs { supabase: true, llm: matches!(self, Job::Memory | Job::Schedule) }
+        Needs {
+            supabase: true,
+            llm: matches!(self, Job::Memory | Job::Schedule),
+        }
     }
 
     /// The function's `maxDuration` in `vercel.json`, in seconds. Every value stays within
@@ -130,7 +142,10 @@ mod tests {
 
     #[test]
     fn only_training_jobs_accept_the_internal_api_key() {
-        let accepting: Vec<_> = Job::ALL.into_iter().filter(|j| j.accepts_internal_api_key()).collect();
+        let accepting: Vec<_> = Job::ALL
+            .into_iter()
+            .filter(|j| j.accepts_internal_api_key())
+            .collect();
         assert_eq!(accepting, vec![Job::Outcomes, Job::Rewards]);
     }
 }

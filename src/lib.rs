@@ -17,8 +17,8 @@ pub mod function;
 pub mod job;
 pub mod jobs;
 pub mod logging;
-pub mod run;
 pub mod retry;
+pub mod run;
 pub mod secret;
 pub mod supabase;
 

@@ -24,7 +24,9 @@ static INIT: Once = Once::new();
 /// Installs the global subscriber once per process; later calls do nothing.
 pub fn init(format: LogFormat, level: Level) {
     INIT.call_once(|| {
-        let builder = tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stdout);
+        let builder = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::io::stdout);
         let _ = match format {
             LogFormat::Json => builder
                 .json()

@@ -20,13 +20,21 @@ pub struct RetryPolicy {
 impl RetryPolicy {
     /// Seed 000's conflict backoff: 80 ms, 160 ms, 320 ms, … capped at 5 s, ±10 %.
     pub fn conflict(base: Duration) -> Self {
-        RetryPolicy { base, max: Duration::from_secs(5), jitter: 0.1 }
+        RetryPolicy {
+            base,
+            max: Duration::from_secs(5),
+            jitter: 0.1,
+        }
     }
 
     /// When a job that failed this run is due again: 30 s × 2^(attempts − 1), capped at one
     /// hour, ±10 %.
     pub fn failed_job() -> Self {
-        RetryPolicy { base: Duration::from_secs(30), max: Duration::from_secs(3600), jitter: 0.1 }
+        RetryPolicy {
+            base: Duration::from_secs(30),
+            max: Duration::from_secs(3600),
+            jitter: 0.1,
+        }
     }
 
     /// The delay before retry `attempt` (0-based), with `random` in `[0, 1)` choosing the
@@ -54,7 +62,11 @@ mod tests {
     fn delays_are_capped_and_jitter_stays_within_bounds() {
         let policy = RetryPolicy::failed_job();
         assert_eq!(policy.delay(40, 0.5), Duration::from_secs(3600));
-        assert_eq!(policy.delay(40, 0.99999), Duration::from_secs(3600), "jitter never exceeds the cap");
+        assert_eq!(
+            policy.delay(40, 0.99999),
+            Duration::from_secs(3600),
+            "jitter never exceeds the cap"
+        );
         let low = policy.delay(0, 0.0).as_secs_f64();
         let high = policy.delay(0, 0.99999).as_secs_f64();
         assert!((27.0..=27.01).contains(&low), "{low}");

@@ -58,7 +58,14 @@ pub struct RunContext {
 impl RunContext {
     /// Starts the clock of a run with the given time budget.
     pub fn new(run_id: Uuid, job: Job, trigger: Trigger, dry_run: bool, budget: Duration) -> Self {
-        RunContext { run_id, job, dry_run, trigger, started: Instant::now(), budget }
+        RunContext {
+            run_id,
+            job,
+            dry_run,
+            trigger,
+            started: Instant::now(),
+            budget,
+        }
     }
 
     /// Time since the run started.

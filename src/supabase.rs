@@ -89,7 +89,14 @@ impl SupabaseError {
                 "Supabase is unreachable or timed out ({context}); nothing was changed, the next run retries. \
                  Check SUPABASE_URL and the project's status"
             ),
-            SupabaseError::Api { context, status, code, message, hint, .. } => {
+            SupabaseError::Api {
+                context,
+                status,
+                code,
+                message,
+                hint,
+                ..
+            } => {
                 let mut text = format!("Supabase answered {status} to {context}: {code} {message}");
                 if let Some(hint) = hint {
                     text.push_str(&format!(" (hint: {hint})"));
@@ -119,7 +126,10 @@ impl Supabase {
         if !key.starts_with("sb_") {
             client = client.insert_header("Authorization", format!("Bearer {key}"));
         }
-        Supabase { client, timeout: config.timeout }
+        Supabase {
+            client,
+            timeout: config.timeout,
+        }
     }
 
     /// The process-wide client, built on first use (a warm function reuses it).
@@ -128,10 +138,16 @@ impl Supabase {
     }
 
     /// Calls the SQL function `function` with named arguments; decodes its JSON result.
-    pub async fn rpc<T: DeserializeOwned>(&self, function: &str, args: &impl Serialize) -> Result<T> {
+    pub async fn rpc<T: DeserializeOwned>(
+        &self,
+        function: &str,
+        args: &impl Serialize,
+    ) -> Result<T> {
         let context = format!("rpc {function}");
-        let body = serde_json::to_string(args)
-            .map_err(|e| SupabaseError::Decode { context: context.clone(), reason: e.to_string() })?;
+        let body = serde_json::to_string(args).map_err(|e| SupabaseError::Decode {
+            context: context.clone(),
+            reason: e.to_string(),
+        })?;
         self.fetch(self.client.rpc(function, body), &context).await
     }
 
@@ -141,24 +157,36 @@ impl Supabase {
     }
 
     /// Sends a request built with [`Supabase::from`] and decodes its JSON answer.
-    pub async fn fetch<T: DeserializeOwned>(&self, builder: postgrest::Builder, context: &str) -> Result<T> {
+    pub async fn fetch<T: DeserializeOwned>(
+        &self,
+        builder: postgrest::Builder,
+        context: &str,
+    ) -> Result<T> {
         let response = builder
             .build()
             .timeout(self.timeout)
             .send()
             .await
-            .map_err(|e| SupabaseError::Unreachable { context: context.into(), source: e.without_url() })?;
+            .map_err(|e| SupabaseError::Unreachable {
+                context: context.into(),
+                source: e.without_url(),
+            })?;
         let status = response.status().as_u16();
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| SupabaseError::Unreachable { context: context.into(), source: e.without_url() })?;
+            .map_err(|e| SupabaseError::Unreachable {
+                context: context.into(),
+                source: e.without_url(),
+            })?;
         if !(200..300).contains(&status) {
             return Err(api_error(context, status, &bytes));
         }
         let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-        serde_json::from_slice(bytes)
-            .map_err(|e| SupabaseError::Decode { context: context.into(), reason: e.to_string() })
+        serde_json::from_slice(bytes).map_err(|e| SupabaseError::Decode {
+            context: context.into(),
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -175,7 +203,9 @@ fn api_error(context: &str, status: u16, body: &[u8]) -> SupabaseError {
         context: context.into(),
         status,
         code: parsed.code.unwrap_or_default(),
-        message: parsed.message.unwrap_or_else(|| format!("HTTP {status} without a PostgREST error body")),
+        message: parsed
+            .message
+            .unwrap_or_else(|| format!("HTTP {status} without a PostgREST error body")),
         details: parsed.details,
         hint: parsed.hint,
     }
@@ -192,7 +222,11 @@ mod tests {
         assert_eq!(err.code(), Some("PGRST202"));
         assert!(!err.is_unavailable());
         let text = err.public_message();
-        assert!(text.contains("PGRST202") && text.contains("Apply the migrations") && text.contains("Perhaps y"));
+        assert!(
+            text.contains("PGRST202")
+                && text.contains("Apply the migrations")
+                && text.contains("Perhaps y")
+        );
     }
 
     #[test]

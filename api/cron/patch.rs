@@ -7,5 +7,8 @@ use vercel_runtime::{Error, Request, run, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     logging::init_from_config();
-    run(service_fn(|request: Request| vercel::respond(Job::Patch, request))).await
+    run(service_fn(|request: Request| {
+        vercel::respond(Job::Patch, request)
+    }))
+    .await
 }

@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use super::*;
 
 fn config(vars: &[(&str, &str)]) -> Config {
-    let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     Config::from_lookup(|name| map.get(name).cloned())
 }
 
@@ -19,18 +22,36 @@ const FULL: &[(&str, &str)] = &[
 #[test]
 fn every_missing_variable_is_named_at_once() {
     let err = config(&[]).for_job(Job::Memory).unwrap_err();
-    assert_eq!(err.missing, vec!["SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "MINIMAX_API_KEY"]);
+    assert_eq!(
+        err.missing,
+        vec![
+            "SUPABASE_URL",
+            "SUPABASE_SERVICE_ROLE_KEY",
+            "MINIMAX_API_KEY"
+        ]
+    );
     let text = err.to_string();
-    for name in ["SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "MINIMAX_API_KEY"] {
+    for name in [
+        "SUPABASE_URL",
+        "SUPABASE_SERVICE_ROLE_KEY",
+        "MINIMAX_API_KEY",
+    ] {
         assert!(text.contains(name), "{text}");
     }
 }
 
 #[test]
 fn empty_values_count_as_missing() {
-    let c = config(&[("CRON_SECRET", ""), ("SUPABASE_URL", ""), ("SUPABASE_SERVICE_ROLE_KEY", "k")]);
+    let c = config(&[
+        ("CRON_SECRET", ""),
+        ("SUPABASE_URL", ""),
+        ("SUPABASE_SERVICE_ROLE_KEY", "k"),
+    ]);
     assert_eq!(c.cron_secret().unwrap_err().missing, vec!["CRON_SECRET"]);
-    assert_eq!(c.for_job(Job::Patch).unwrap_err().missing, vec!["SUPABASE_URL"]);
+    assert_eq!(
+        c.for_job(Job::Patch).unwrap_err().missing,
+        vec!["SUPABASE_URL"]
+    );
 }
 
 #[test]
@@ -38,7 +59,10 @@ fn the_patch_job_never_needs_minimax() {
     let c = config(&FULL[..3]);
     let job = c.for_job(Job::Patch).expect("patch needs no LLM");
     assert!(job.llm.is_none());
-    assert_eq!(c.for_job(Job::Schedule).unwrap_err().missing, vec!["MINIMAX_API_KEY"]);
+    assert_eq!(
+        c.for_job(Job::Schedule).unwrap_err().missing,
+        vec!["MINIMAX_API_KEY"]
+    );
 }
 
 #[test]
@@ -59,12 +83,27 @@ fn errors_never_contain_values() {
         ("SUPABASE_TIMEOUT_SECS", "soon"),
     ]);
     let err = c.cron_secret().unwrap_err();
-    assert!(err.to_string().contains("CRON_SECRET has leading or trailing whitespace"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("CRON_SECRET has leading or trailing whitespace"),
+        "{err}"
+    );
     let err = c.for_job(Job::Patch).unwrap_err().to_string();
     assert!(err.contains("publishable key"), "{err}");
-    assert!(err.contains("SUPABASE_URL must start with https://"), "{err}");
-    assert!(err.contains("SUPABASE_TIMEOUT_SECS must be a whole number"), "{err}");
-    for value in ["trailing-newline-secret", "topsecretvalue", "nope.example", "soon"] {
+    assert!(
+        err.contains("SUPABASE_URL must start with https://"),
+        "{err}"
+    );
+    assert!(
+        err.contains("SUPABASE_TIMEOUT_SECS must be a whole number"),
+        "{err}"
+    );
+    for value in [
+        "trailing-newline-secret",
+        "topsecretvalue",
+        "nope.example",
+        "soon",
+    ] {
         assert!(!err.contains(value), "{err}");
     }
     assert!(!format!("{c:?}").contains("topsecretvalue"));
@@ -76,7 +115,10 @@ fn supabase_url_gets_the_rest_prefix() {
     assert_eq!(job.supabase.rest_url, "https://abc.supabase.co/rest/v1");
     let mut vars = FULL.to_vec();
     vars[1] = ("SUPABASE_URL", "http://127.0.0.1:54321/rest/v1/");
-    assert_eq!(config(&vars).for_job(Job::Patch).unwrap().supabase.rest_url, "http://127.0.0.1:54321/rest/v1");
+    assert_eq!(
+        config(&vars).for_job(Job::Patch).unwrap().supabase.rest_url,
+        "http://127.0.0.1:54321/rest/v1"
+    );
 }
 
 #[test]
@@ -84,6 +126,9 @@ fn time_budget_leaves_a_margin_below_max_duration() {
     let t = Tunables::default();
     assert_eq!(t.time_budget(Job::Patch).as_secs(), 54);
     assert_eq!(t.time_budget(Job::Memory).as_secs(), 270);
-    let t = Tunables { time_budget_secs: Some(3), ..Tunables::default() };
+    let t = Tunables {
+        time_budget_secs: Some(3),
+        ..Tunables::default()
+    };
     assert_eq!(t.time_budget(Job::Patch).as_secs(), 3);
 }

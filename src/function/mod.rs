@@ -51,13 +51,23 @@ pub struct FunctionResponse {
 
 /// Runs `job` for one request and answers. Never fails: every error becomes an answer.
 /// `trigger` overrides the user-agent based detection (the scheduler passes its own).
-pub async fn handle(job: Job, request: FunctionRequest, config: &Config, trigger: Option<Trigger>) -> FunctionResponse {
+pub async fn handle(
+    job: Job,
+    request: FunctionRequest,
+    config: &Config,
+    trigger: Option<Trigger>,
+) -> FunctionResponse {
     let run_id = Uuid::new_v4();
     let span = tracing::info_span!("run", run_id = %run_id, job = job.name());
     async move {
         let started = Instant::now();
         let trigger = trigger.unwrap_or_else(|| {
-            Trigger::from_user_agent(request.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()))
+            Trigger::from_user_agent(
+                request
+                    .headers
+                    .get(header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok()),
+            )
         });
         let dry_run = is_dry_run(request.uri.query());
         let result = invoke(job, &request, config, run_id, trigger, dry_run).await;
@@ -66,7 +76,13 @@ pub async fn handle(job: Job, request: FunctionRequest, config: &Config, trigger
             Ok(summary) => success(job, run_id, dry_run, duration_ms, summary),
             Err(error) => failure(job, run_id, error),
         };
-        log_invocation(&request, trigger, &response, duration_ms, result.as_ref().err());
+        log_invocation(
+            &request,
+            trigger,
+            &response,
+            duration_ms,
+            result.as_ref().err(),
+        );
         response
     }
     .instrument(span)
@@ -89,22 +105,32 @@ async fn invoke(
         AuthError::Unauthorized => AppError::Unauthorized,
     })?;
     let job_config = config.for_job(job)?;
-    let ctx = RunContext::new(run_id, job, trigger, dry_run, job_config.tunables.time_budget(job));
+    let ctx = RunContext::new(
+        run_id,
+        job,
+        trigger,
+        dry_run,
+        job_config.tunables.time_budget(job),
+    );
     jobs::run(&ctx, &job_config).await
 }
 
-/// `?dry_run=1` (also `true`, `yes`, or a bare `dry_run`).
+/// `?dry_run=1` (also `true`, `yes`, or a bare `dry_run`; `dry-run` works too).
 fn is_dry_run(query: Option<&str>) -> bool {
-    let value = query.and_then(|q| {
-        q.split('&').find_map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, "1"));
-            (key == "dry_run" || key == "dry-run").then(|| value.to_ascii_lowercase())
-        })
-    });
-    matches!(value.as_deref(), Some("1" | "true" | "yes" | ""))
+    let value = auth::query_param(query, "dry_run").or_else(|| auth::query_param(query, "dry-run"));
+    matches!(
+        value.map(|v| v.to_ascii_lowercase()).as_deref(),
+        Some("1" | "true" | "yes" | "")
+    )
 }
 
-fn success(job: Job, run_id: Uuid, dry_run: bool, duration_ms: u64, summary: &RunSummary) -> FunctionResponse {
+fn success(
+    job: Job,
+    run_id: Uuid,
+    dry_run: bool,
+    duration_ms: u64,
+    summary: &RunSummary,
+) -> FunctionResponse {
     let mut body = Map::new();
     body.insert("job".into(), json!(job.name()));
     body.insert("run_id".into(), json!(run_id));
@@ -128,19 +154,28 @@ fn failure(job: Job, run_id: Uuid, error: &AppError) -> FunctionResponse {
     };
     let mut response = respond(error.status(), run_id, &body);
     if matches!(error, AppError::MethodNotAllowed) {
-        response.headers.insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        response
+            .headers
+            .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
     }
     response
 }
 
 fn respond(status: StatusCode, run_id: Uuid, body: &Value) -> FunctionResponse {
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(id) = HeaderValue::from_str(&run_id.to_string()) {
         headers.insert("x-supacron-run-id", id);
     }
-    FunctionResponse { status, headers, body: body.to_string() }
+    FunctionResponse {
+        status,
+        headers,
+        body: body.to_string(),
+    }
 }
 
 /// The cause chain of a failure, for the log (answers carry only the public message).
@@ -152,7 +187,11 @@ fn cause_chain(error: &AppError) -> String {
         chain.push_str(&cause.to_string());
         source = cause.source();
     }
-    if let AppError::Supabase(crate::supabase::SupabaseError::Api { details: Some(details), .. }) = error {
+    if let AppError::Supabase(crate::supabase::SupabaseError::Api {
+        details: Some(details),
+        ..
+    }) = error
+    {
         chain.push_str(&format!(" (details: {details})"));
     }
     chain
@@ -167,7 +206,11 @@ fn log_invocation(
     duration_ms: u64,
     error: Option<&AppError>,
 ) {
-    let query = request.uri.query().map(auth::redact_query).unwrap_or_default();
+    let query = request
+        .uri
+        .query()
+        .map(auth::redact_query)
+        .unwrap_or_default();
     let status = response.status.as_u16();
     // A refusal logs no cause: the log would otherwise tell which credential was wrong.
     let cause = match error {

@@ -17,7 +17,11 @@ pub async fn respond(job: Job, request: Request) -> Result<Response<ResponseBody
     let (parts, body) = request.into_parts();
     // The jobs take no input from the body; read it so keep-alive connections stay clean.
     let _ = body.collect().await;
-    let request = FunctionRequest { method: parts.method, uri: parts.uri, headers: parts.headers };
+    let request = FunctionRequest {
+        method: parts.method,
+        uri: parts.uri,
+        headers: parts.headers,
+    };
     let answer = handle(job, request, Config::global(), None).await;
     let mut response = Response::new(ResponseBody::from(answer.body));
     *response.status_mut() = answer.status;

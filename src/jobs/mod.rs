@@ -16,7 +16,14 @@ use crate::supabase::Supabase;
 pub async fn run(ctx: &RunContext, config: &JobConfig) -> Result<RunSummary, AppError> {
     let db = Supabase::shared(&config.supabase);
     match ctx.job {
-        Job::Patch => patch::run(ctx, db, &patch::PatchSettings::from_tunables(&config.tunables)).await,
+        Job::Patch => {
+            patch::run(
+                ctx,
+                db,
+                &patch::PatchSettings::from_tunables(&config.tunables),
+            )
+            .await
+        }
         Job::Outcomes => training::outcomes::run(ctx, db).await,
         Job::Rewards => training::rewards::run(ctx, db, &config.tunables.reward_weights()).await,
         job @ (Job::Memory | Job::Schedule) => Err(AppError::NotImplemented(job)),

@@ -32,12 +32,32 @@ async fn every_credential_source_is_accepted_by_every_function() {
     for (path, binary) in FUNCTIONS {
         let function = FunctionProcess::start(binary, path, &env());
         let url = &function.url;
-        let bearer = send(client.get(url).header("Authorization", format!("Bearer {SECRET}"))).await;
-        assert!(accepted(&bearer), "{path} Bearer: {} {}", bearer.status, bearer.text);
+        let bearer = send(
+            client
+                .get(url)
+                .header("Authorization", format!("Bearer {SECRET}")),
+        )
+        .await;
+        assert!(
+            accepted(&bearer),
+            "{path} Bearer: {} {}",
+            bearer.status,
+            bearer.text
+        );
         let header = send(client.post(url).header("x-cron-secret", SECRET)).await;
-        assert!(accepted(&header), "{path} x-cron-secret: {} {}", header.status, header.text);
+        assert!(
+            accepted(&header),
+            "{path} x-cron-secret: {} {}",
+            header.status,
+            header.text
+        );
         let query = send(client.get(format!("{url}?secret={SECRET}"))).await;
-        assert!(accepted(&query), "{path} ?secret=: {} {}", query.status, query.text);
+        assert!(
+            accepted(&query),
+            "{path} ?secret=: {} {}",
+            query.status,
+            query.text
+        );
         let cron = send(
             client
                 .get(url)
@@ -46,7 +66,12 @@ async fn every_credential_source_is_accepted_by_every_function() {
                 .header("x-vercel-cron-schedule", "*/2 * * * *"),
         )
         .await;
-        assert!(accepted(&cron), "{path} as Vercel Cron: {} {}", cron.status, cron.text);
+        assert!(
+            accepted(&cron),
+            "{path} as Vercel Cron: {} {}",
+            cron.status,
+            cron.text
+        );
     }
 }
 
@@ -59,20 +84,64 @@ async fn every_bad_credential_gets_the_same_401_body() {
     let prefix = &SECRET[..SECRET.len() - 1];
     let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
         ("no credential", client.get(url)),
-        ("wrong bearer", client.get(url).header("Authorization", "Bearer not-the-secret")),
-        ("empty bearer", client.get(url).header("Authorization", "Bearer ")),
-        ("lowercase scheme", client.get(url).header("Authorization", format!("bearer {SECRET}"))),
-        ("uppercase scheme", client.get(url).header("Authorization", format!("BEARER {SECRET}"))),
-        ("two spaces", client.get(url).header("Authorization", format!("Bearer  {SECRET}"))),
+        (
+            "wrong bearer",
+            client
+                .get(url)
+                .header("Authorization", "Bearer not-the-secret"),
+        ),
+        (
+            "empty bearer",
+            client.get(url).header("Authorization", "Bearer "),
+        ),
+        (
+            "lowercase scheme",
+            client
+                .get(url)
+                .header("Authorization", format!("bearer {SECRET}")),
+        ),
+        (
+            "uppercase scheme",
+            client
+                .get(url)
+                .header("Authorization", format!("BEARER {SECRET}")),
+        ),
+        (
+            "two spaces",
+            client
+                .get(url)
+                .header("Authorization", format!("Bearer  {SECRET}")),
+        ),
         ("no scheme", client.get(url).header("Authorization", SECRET)),
-        ("basic scheme", client.get(url).header("Authorization", format!("Basic {SECRET}"))),
-        ("prefix bearer", client.get(url).header("Authorization", format!("Bearer {prefix}"))),
-        ("longer bearer", client.get(url).header("Authorization", format!("Bearer {SECRET}x"))),
-        ("prefix header", client.get(url).header("x-cron-secret", prefix)),
+        (
+            "basic scheme",
+            client
+                .get(url)
+                .header("Authorization", format!("Basic {SECRET}")),
+        ),
+        (
+            "prefix bearer",
+            client
+                .get(url)
+                .header("Authorization", format!("Bearer {prefix}")),
+        ),
+        (
+            "longer bearer",
+            client
+                .get(url)
+                .header("Authorization", format!("Bearer {SECRET}x")),
+        ),
+        (
+            "prefix header",
+            client.get(url).header("x-cron-secret", prefix),
+        ),
         ("empty header", client.get(url).header("x-cron-secret", "")),
         ("prefix query", client.get(format!("{url}?secret={prefix}"))),
         ("empty query", client.get(format!("{url}?secret="))),
-        ("internal key on a cron function", client.get(url).header("x-internal-api-key", INTERNAL_KEY)),
+        (
+            "internal key on a cron function",
+            client.get(url).header("x-internal-api-key", INTERNAL_KEY),
+        ),
     ];
     for (case, request) in cases {
         let answer = send(request).await;
@@ -86,10 +155,25 @@ async fn the_internal_api_key_opens_only_the_training_functions() {
     let client = Client::new();
     for (path, binary) in FUNCTIONS {
         let function = FunctionProcess::start(binary, path, &env());
-        let answer = send(client.post(&function.url).header("x-internal-api-key", INTERNAL_KEY)).await;
+        let answer = send(
+            client
+                .post(&function.url)
+                .header("x-internal-api-key", INTERNAL_KEY),
+        )
+        .await;
         if path.starts_with("/api/training/") {
-            assert!(accepted(&answer), "{path}: {} {}", answer.status, answer.text);
-            let wrong = send(client.post(&function.url).header("x-internal-api-key", "nope")).await;
+            assert!(
+                accepted(&answer),
+                "{path}: {} {}",
+                answer.status,
+                answer.text
+            );
+            let wrong = send(
+                client
+                    .post(&function.url)
+                    .header("x-internal-api-key", "nope"),
+            )
+            .await;
             assert_eq!(wrong.status, 401, "{path}");
         } else {
             assert_eq!(answer.status, 401, "{path}: {}", answer.text);
@@ -97,7 +181,10 @@ async fn the_internal_api_key_opens_only_the_training_functions() {
     }
     // Without INTERNAL_API_KEY configured, the header opens nothing (not even an empty one).
     let (path, binary) = FUNCTIONS[4];
-    let env: Vec<_> = env().into_iter().filter(|(k, _)| *k != "INTERNAL_API_KEY").collect();
+    let env: Vec<_> = env()
+        .into_iter()
+        .filter(|(k, _)| *k != "INTERNAL_API_KEY")
+        .collect();
     let function = FunctionProcess::start(binary, path, &env);
     for key in ["", INTERNAL_KEY] {
         let answer = send(client.post(&function.url).header("x-internal-api-key", key)).await;
@@ -109,7 +196,10 @@ async fn the_internal_api_key_opens_only_the_training_functions() {
 async fn an_unset_or_empty_cron_secret_refuses_everything_with_a_500_naming_it() {
     let client = Client::new();
     for cron_secret in [None, Some("")] {
-        let mut env: Vec<_> = env().into_iter().filter(|(k, _)| *k != "CRON_SECRET").collect();
+        let mut env: Vec<_> = env()
+            .into_iter()
+            .filter(|(k, _)| *k != "CRON_SECRET")
+            .collect();
         if let Some(value) = cron_secret {
             env.push(("CRON_SECRET", value));
         }
@@ -118,15 +208,30 @@ async fn an_unset_or_empty_cron_secret_refuses_everything_with_a_500_naming_it()
             for request in [
                 client.get(&function.url),
                 client.get(&function.url).header("Authorization", "Bearer "),
-                client.get(&function.url).header("Authorization", format!("Bearer {SECRET}")),
-                client.get(&function.url).header("x-internal-api-key", INTERNAL_KEY),
+                client
+                    .get(&function.url)
+                    .header("Authorization", format!("Bearer {SECRET}")),
+                client
+                    .get(&function.url)
+                    .header("x-internal-api-key", INTERNAL_KEY),
             ] {
                 let answer = send(request).await;
                 assert_eq!(answer.status, 500, "{path}: {}", answer.text);
                 assert_eq!(answer.body["error"], "configuration");
-                assert!(answer.body["message"].as_str().unwrap().contains("CRON_SECRET"), "{}", answer.text);
+                assert!(
+                    answer.body["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("CRON_SECRET"),
+                    "{}",
+                    answer.text
+                );
                 for value in [INTERNAL_KEY, SERVICE_KEY, SECRET] {
-                    assert!(!answer.text.contains(value), "{path} leaked a secret: {}", answer.text);
+                    assert!(
+                        !answer.text.contains(value),
+                        "{path} leaked a secret: {}",
+                        answer.text
+                    );
                 }
             }
         }
@@ -139,11 +244,22 @@ async fn missing_supabase_settings_are_all_named_without_values() {
     let (path, binary) = FUNCTIONS[1];
     let env = [("CRON_SECRET", SECRET), ("MINIMAX_API_KEY", "mm-value-9")];
     let function = FunctionProcess::start(binary, path, &env);
-    let answer = send(client.get(&function.url).header("Authorization", format!("Bearer {SECRET}"))).await;
+    let answer = send(
+        client
+            .get(&function.url)
+            .header("Authorization", format!("Bearer {SECRET}")),
+    )
+    .await;
     assert_eq!(answer.status, 500, "{}", answer.text);
     let message = answer.body["message"].as_str().unwrap();
-    assert!(message.contains("SUPABASE_URL") && message.contains("SUPABASE_SERVICE_ROLE_KEY"), "{message}");
-    assert!(!message.contains("MINIMAX_API_KEY") && !answer.text.contains("mm-value-9"), "{message}");
+    assert!(
+        message.contains("SUPABASE_URL") && message.contains("SUPABASE_SERVICE_ROLE_KEY"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("MINIMAX_API_KEY") && !answer.text.contains("mm-value-9"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -151,9 +267,15 @@ async fn other_methods_get_405_with_allow() {
     let client = Client::new();
     let (path, binary) = FUNCTIONS[3];
     let function = FunctionProcess::start(binary, path, &env());
-    for method in [reqwest::Method::PUT, reqwest::Method::DELETE, reqwest::Method::PATCH] {
+    for method in [
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+        reqwest::Method::PATCH,
+    ] {
         let answer = send(
-            client.request(method.clone(), &function.url).header("Authorization", format!("Bearer {SECRET}")),
+            client
+                .request(method.clone(), &function.url)
+                .header("Authorization", format!("Bearer {SECRET}")),
         )
         .await;
         assert_eq!(answer.status, 405, "{method}: {}", answer.text);
@@ -170,12 +292,24 @@ async fn unbuilt_jobs_answer_501_naming_the_job() {
         ("/api/cron/schedule", "schedule"),
     ];
     for (path, binary) in FUNCTIONS {
-        let Some((_, job)) = unbuilt.iter().find(|(p, _)| *p == path) else { continue };
+        let Some((_, job)) = unbuilt.iter().find(|(p, _)| *p == path) else {
+            continue;
+        };
         let function = FunctionProcess::start(binary, path, &env());
-        let answer = send(client.get(&function.url).header("Authorization", format!("Bearer {SECRET}"))).await;
+        let answer = send(
+            client
+                .get(&function.url)
+                .header("Authorization", format!("Bearer {SECRET}")),
+        )
+        .await;
         assert_eq!(answer.status, 501, "{path}: {}", answer.text);
         assert_eq!(answer.body["job"], *job);
-        assert!(answer.body["message"].as_str().unwrap().contains(&format!("the {job} job is not implemented")));
+        assert!(
+            answer.body["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("the {job} job is not implemented"))
+        );
     }
 }
 
@@ -188,7 +322,12 @@ async fn secrets_never_reach_the_log_even_from_the_query_string() {
     assert!(accepted(&ok), "{}", ok.text);
     let wrong = send(client.get(format!("{}?secret={SECRET}-wrong", function.url))).await;
     assert_eq!(wrong.status, 401);
-    send(client.get(&function.url).header("Authorization", format!("Bearer {SECRET}"))).await;
+    send(
+        client
+            .get(&function.url)
+            .header("Authorization", format!("Bearer {SECRET}")),
+    )
+    .await;
     let run_id = ok.body["run_id"].as_str().unwrap().to_string();
     let log = function.finish();
     assert!(log.contains(&run_id), "the run id is logged: {log}");

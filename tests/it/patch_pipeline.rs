@@ -11,7 +11,9 @@ use supacron::run::RunStatus;
 use testkit::TestEnv;
 use testkit::factory::{self, NewCharacter, NewConversation, NewPatchJob};
 
-use crate::support::patch::{assert_bulk_applied_exactly_once, bulk_jobs, run, settings, status_counts, supabase};
+use crate::support::patch::{
+    assert_bulk_applied_exactly_once, bulk_jobs, run, settings, status_counts, supabase,
+};
 
 const BUDGET: Duration = Duration::from_secs(120);
 
@@ -25,7 +27,13 @@ async fn a_thousand_mixed_jobs_over_shared_characters_apply_exactly_once_in_orde
     assert_eq!(summary.counts["ok_count"], 1000);
     assert_eq!(summary.counts["remaining"], 0);
     assert_bulk_applied_exactly_once(&env, 20, 100, 1000).await;
-    let attempts: i64 = env.db.client.query_one("select max(attempts)::bigint from patch_jobs", &[]).await.unwrap().get(0);
+    let attempts: i64 = env
+        .db
+        .client
+        .query_one("select max(attempts)::bigint from patch_jobs", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(attempts, 1, "no job needed a second attempt");
 }
 
@@ -38,7 +46,10 @@ async fn a_run_costs_round_trips_per_batch_not_per_job() {
     let requests = env.server.request_count() - before;
     assert_eq!(summary.counts["ok_count"], 1000);
     // 10 batches of 100 jobs: claim + commit each, one empty claim, one final count.
-    assert!(requests <= 24, "1,000 jobs over 200 conversations took {requests} requests");
+    assert!(
+        requests <= 24,
+        "1,000 jobs over 200 conversations took {requests} requests"
+    );
     assert_bulk_applied_exactly_once(&env, 50, 200, 1000).await;
 }
 
@@ -46,46 +57,117 @@ async fn a_run_costs_round_trips_per_batch_not_per_job() {
 async fn each_permanent_error_kills_only_its_job() {
     let env = TestEnv::start().await;
     let db = &env.db.client;
-    let character = factory::character(db, NewCharacter { state: Some(json!({"mood": "calm"})), ..Default::default() }).await;
+    let character = factory::character(
+        db,
+        NewCharacter {
+            state: Some(json!({"mood": "calm"})),
+            ..Default::default()
+        },
+    )
+    .await;
     let orphan = factory::character(db, NewCharacter::default()).await;
-    db.execute("delete from character_states where character_id = $1", &[&orphan]).await.unwrap();
+    db.execute(
+        "delete from character_states where character_id = $1",
+        &[&orphan],
+    )
+    .await
+    .unwrap();
     let conversation = factory::conversation(
         db,
-        NewConversation { character_id: Some(character), state: Some(json!({"log": []})), ..Default::default() },
+        NewConversation {
+            character_id: Some(character),
+            state: Some(json!({"log": []})),
+            ..Default::default()
+        },
     )
     .await;
     let add = |n: i64| json!({"conversation": [{"op": "add", "path": "/log/-", "value": n}]});
     let cases: Vec<(Value, Option<uuid::Uuid>, Option<&str>)> = vec![
         (add(1), None, None),
-        (json!({"conversation": 42}), None, Some("`conversation` must be an object")),
-        (json!({"conversation": [{"op": "test", "path": "/log", "value": "x"}]}), None, Some("did not match")),
-        (json!({"conversation": [{"op": "remove", "path": "/nope"}]}), None, Some("/nope")),
-        (json!({"conversation": [{"op": "replace", "path": "", "value": 7}]}), None, Some("must stay a JSON object")),
-        (json!({"conversation": {"a": 1}, "extra": {}}), None, Some("unknown key `extra`")),
-        (json!({"character": {"mood": "x"}}), Some(orphan), Some("unknown character")),
+        (
+            json!({"conversation": 42}),
+            None,
+            Some("`conversation` must be an object"),
+        ),
+        (
+            json!({"conversation": [{"op": "test", "path": "/log", "value": "x"}]}),
+            None,
+            Some("did not match"),
+        ),
+        (
+            json!({"conversation": [{"op": "remove", "path": "/nope"}]}),
+            None,
+            Some("/nope"),
+        ),
+        (
+            json!({"conversation": [{"op": "replace", "path": "", "value": 7}]}),
+            None,
+            Some("must stay a JSON object"),
+        ),
+        (
+            json!({"conversation": {"a": 1}, "extra": {}}),
+            None,
+            Some("unknown key `extra`"),
+        ),
+        (
+            json!({"character": {"mood": "x"}}),
+            Some(orphan),
+            Some("unknown character"),
+        ),
         (add(2), None, None),
     ];
     let mut ids = Vec::new();
     for (patch, character_id, _) in &cases {
-        let job = NewPatchJob { conversation_id: Some(conversation), character_id: *character_id, patch: patch.clone(), ..Default::default() };
+        let job = NewPatchJob {
+            conversation_id: Some(conversation),
+            character_id: *character_id,
+            patch: patch.clone(),
+            ..Default::default()
+        };
         ids.push(factory::patch_job(db, job).await);
     }
     let summary = run(&env, &settings(), BUDGET).await;
     assert_eq!(summary.status, RunStatus::Partial);
-    assert_eq!((summary.counts["ok_count"].clone(), summary.counts["dead_count"].clone()), (json!(2), json!(6)));
+    assert_eq!(
+        (
+            summary.counts["ok_count"].clone(),
+            summary.counts["dead_count"].clone()
+        ),
+        (json!(2), json!(6))
+    );
     for (id, (_, _, expected)) in ids.iter().zip(&cases) {
-        let row = db.query_one("select status, error_kind, last_error from patch_jobs where id = $1", &[id]).await.unwrap();
-        let (status, kind, error): (String, Option<String>, Option<String>) = (row.get(0), row.get(1), row.get(2));
+        let row = db
+            .query_one(
+                "select status, error_kind, last_error from patch_jobs where id = $1",
+                &[id],
+            )
+            .await
+            .unwrap();
+        let (status, kind, error): (String, Option<String>, Option<String>) =
+            (row.get(0), row.get(1), row.get(2));
         match expected {
             None => assert_eq!(status, "done", "job {id}"),
             Some(text) => {
-                assert_eq!((status.as_str(), kind.as_deref()), ("dead", Some("permanent")), "job {id}");
-                assert!(error.as_deref().unwrap_or("").contains(text), "job {id}: {error:?}");
+                assert_eq!(
+                    (status.as_str(), kind.as_deref()),
+                    ("dead", Some("permanent")),
+                    "job {id}"
+                );
+                assert!(
+                    error.as_deref().unwrap_or("").contains(text),
+                    "job {id}: {error:?}"
+                );
             }
         }
     }
-    let state: Value = db.query_one("select state from conversation_states where conversation_id = $1", &[&conversation])
-        .await.unwrap().get(0);
+    let state: Value = db
+        .query_one(
+            "select state from conversation_states where conversation_id = $1",
+            &[&conversation],
+        )
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(state, json!({"log": [1, 2]}));
 }
 
@@ -94,32 +176,90 @@ async fn a_failed_job_waits_for_run_after_and_max_attempts_makes_it_dead() {
     let env = TestEnv::start().await;
     let db = &env.db.client;
     let later = Utc::now() + chrono::Duration::hours(1);
-    let waiting = factory::patch_job(db, NewPatchJob { status: "failed".into(), attempts: 3, run_after: Some(later), ..Default::default() }).await;
+    let waiting = factory::patch_job(
+        db,
+        NewPatchJob {
+            status: "failed".into(),
+            attempts: 3,
+            run_after: Some(later),
+            ..Default::default()
+        },
+    )
+    .await;
     let summary = run(&env, &settings(), BUDGET).await;
     assert_eq!(summary.counts["processed"], 0, "not due before run_after");
     let mut moved = settings();
     moved.now = Some(Utc::now() + chrono::Duration::hours(2));
     let summary = run(&env, &moved, BUDGET).await;
     assert_eq!(summary.counts["ok_count"], 1);
-    let status: String = db.query_one("select status from patch_jobs where id = $1", &[&waiting]).await.unwrap().get(0);
+    let status: String = db
+        .query_one("select status from patch_jobs where id = $1", &[&waiting])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(status, "done");
 
     // A job on its last attempt that meets a conflict is dead, with the conflict as its error.
-    let last = factory::patch_job(db, NewPatchJob { attempts: 24, max_attempts: 25, ..Default::default() }).await;
+    let last = factory::patch_job(
+        db,
+        NewPatchJob {
+            attempts: 24,
+            max_attempts: 25,
+            ..Default::default()
+        },
+    )
+    .await;
     let client = supabase(&env);
-    let claimed = store::claim(&client, "test-run", 60, 10, None).await.unwrap();
-    assert_eq!(claimed.jobs.iter().map(|j| (j.id, j.attempts)).collect::<Vec<_>>(), vec![(last, 25)]);
-    db.execute("update conversation_states set version = version + 1", &[]).await.unwrap();
+    let claimed = store::claim(&client, "test-run", 60, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed
+            .jobs
+            .iter()
+            .map(|j| (j.id, j.attempts))
+            .collect::<Vec<_>>(),
+        vec![(last, 25)]
+    );
+    db.execute("update conversation_states set version = version + 1", &[])
+        .await
+        .unwrap();
     let unit = supacron::jobs::patch::plan::group_units(&claimed.jobs).remove(0);
     let plan = supacron::jobs::patch::plan::plan_unit(&unit, &claimed.states);
-    let commit = store::UnitAction::Commit { jobs: vec![last], states: plan.writes, done: plan.done, dead: vec![] };
-    let results = store::commit(&client, "test-run", &[commit], None).await.unwrap();
+    let commit = store::UnitAction::Commit {
+        jobs: vec![last],
+        states: plan.writes,
+        done: plan.done,
+        dead: vec![],
+    };
+    let results = store::commit(&client, "test-run", &[commit], None)
+        .await
+        .unwrap();
     assert_eq!(results[0].result, "conflict");
-    let fail = store::UnitAction::Fail { jobs: vec![last], error: "version conflict".into(), run_after: Utc::now() };
-    let results = store::commit(&client, "test-run", &[fail], None).await.unwrap();
+    let fail = store::UnitAction::Fail {
+        jobs: vec![last],
+        error: "version conflict".into(),
+        run_after: Utc::now(),
+    };
+    let results = store::commit(&client, "test-run", &[fail], None)
+        .await
+        .unwrap();
     assert_eq!(results[0].dead, vec![last]);
-    let row = db.query_one("select status, error_kind, attempts from patch_jobs where id = $1", &[&last]).await.unwrap();
-    assert_eq!((row.get::<_, String>(0), row.get::<_, Option<String>>(1), row.get::<_, i32>(2)), ("dead".into(), Some("conflict".into()), 26));
+    let row = db
+        .query_one(
+            "select status, error_kind, attempts from patch_jobs where id = $1",
+            &[&last],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            row.get::<_, String>(0),
+            row.get::<_, Option<String>>(1),
+            row.get::<_, i32>(2)
+        ),
+        ("dead".into(), Some("conflict".into()), 26)
+    );
 }
 
 #[tokio::test]
@@ -134,9 +274,20 @@ async fn a_tiny_budget_stops_early_and_strands_nothing() {
     let remaining = summary.counts["remaining"].as_i64().unwrap();
     let ok = summary.counts["ok_count"].as_i64().unwrap();
     assert_eq!(summary.status, RunStatus::Partial);
-    assert!(ok > 0 && remaining > 0 && ok + remaining == 1000, "ok {ok}, remaining {remaining}");
-    let processing: i64 = env.db.client.query_one("select count(*) from patch_jobs where status = 'processing'", &[])
-        .await.unwrap().get(0);
+    assert!(
+        ok > 0 && remaining > 0 && ok + remaining == 1000,
+        "ok {ok}, remaining {remaining}"
+    );
+    let processing: i64 = env
+        .db
+        .client
+        .query_one(
+            "select count(*) from patch_jobs where status = 'processing'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(processing, 0, "{:?}", status_counts(&env).await);
 }
 
@@ -149,21 +300,56 @@ async fn dry_runs_change_nothing_enqueue_is_idempotent_and_requeue_revives() {
     let args = json!({"p_conversation_id": conversation, "p_patch": {"conversation": {"a": 1}}, "p_idempotency_key": "turn-42"});
     let first: Value = client.rpc("enqueue_patch_job", &args).await.unwrap();
     let again: Value = client.rpc("enqueue_patch_job", &args).await.unwrap();
-    assert_eq!(first["id"], again["id"], "a retried enqueue returns the same job");
-    let dead = factory::patch_job(db, NewPatchJob { conversation_id: Some(conversation), status: "dead".into(), ..Default::default() }).await;
+    assert_eq!(
+        first["id"], again["id"],
+        "a retried enqueue returns the same job"
+    );
+    let dead = factory::patch_job(
+        db,
+        NewPatchJob {
+            conversation_id: Some(conversation),
+            status: "dead".into(),
+            ..Default::default()
+        },
+    )
+    .await;
 
-    let ctx = supacron::run::RunContext::new(uuid::Uuid::new_v4(), supacron::Job::Patch, supacron::run::Trigger::Manual, true, BUDGET);
+    let ctx = supacron::run::RunContext::new(
+        uuid::Uuid::new_v4(),
+        supacron::Job::Patch,
+        supacron::run::Trigger::Manual,
+        true,
+        BUDGET,
+    );
     let before = status_counts(&env).await;
-    let summary = supacron::jobs::patch::run(&ctx, &client, &settings()).await.unwrap();
+    let summary = supacron::jobs::patch::run(&ctx, &client, &settings())
+        .await
+        .unwrap();
     assert_eq!(summary.counts["processed"], 0);
     assert_eq!(summary.counts["queue"]["due"], 1);
     assert_eq!(summary.counts["queue"]["dead"], 1);
-    assert_eq!(status_counts(&env).await, before, "a dry run changes nothing");
+    assert_eq!(
+        status_counts(&env).await,
+        before,
+        "a dry run changes nothing"
+    );
 
-    assert_eq!(store::requeue(&client, &[dead, first["id"].as_i64().unwrap()]).await.unwrap(), 1, "only failed/dead jobs");
+    assert_eq!(
+        store::requeue(&client, &[dead, first["id"].as_i64().unwrap()])
+            .await
+            .unwrap(),
+        1,
+        "only failed/dead jobs"
+    );
     let summary = run(&env, &settings(), BUDGET).await;
     assert_eq!(summary.counts["ok_count"], 2);
-    let state: Value = db.query_one("select state from conversation_states where conversation_id = $1", &[&conversation])
-        .await.unwrap().get(0);
+    let state: Value = db
+        .query_one(
+            "select state from conversation_states where conversation_id = $1",
+            &[&conversation],
+        )
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(state, json!({"a": 1, "touched_by": "testkit"}));
 }

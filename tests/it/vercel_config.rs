@@ -24,7 +24,10 @@ fn every_job_is_scheduled_as_the_code_says_and_no_path_carries_a_secret() {
     let crons = config["crons"].as_array().unwrap();
     assert_eq!(crons.len(), Job::ALL.len());
     for job in Job::ALL {
-        let cron = crons.iter().find(|c| c["path"] == job.path()).unwrap_or_else(|| panic!("{job} not scheduled"));
+        let cron = crons
+            .iter()
+            .find(|c| c["path"] == job.path())
+            .unwrap_or_else(|| panic!("{job} not scheduled"));
         assert_eq!(cron["schedule"], job.schedule(), "{job}");
     }
     for cron in crons {
@@ -38,8 +41,15 @@ fn max_duration_matches_the_time_budget_the_code_assumes() {
     let config = vercel_json();
     for job in Job::ALL {
         let file = function_file(job);
-        assert_eq!(config["functions"][&file]["maxDuration"], job.max_duration_secs(), "{file}");
-        assert!(job.max_duration_secs() <= 300, "{job} must fit Hobby's 300 s cap");
+        assert_eq!(
+            config["functions"][&file]["maxDuration"],
+            job.max_duration_secs(),
+            "{file}"
+        );
+        assert!(
+            job.max_duration_secs() <= 300,
+            "{job} must fit Hobby's 300 s cap"
+        );
     }
 }
 
@@ -49,13 +59,21 @@ fn every_function_file_is_a_bin_with_exactly_its_path() {
     for job in Job::ALL {
         let file = function_file(job);
         assert!(root().join(&file).is_file(), "{file} missing");
-        assert!(manifest.contains(&format!("path = \"{file}\"")), "no [[bin]] with path {file}");
+        assert!(
+            manifest.contains(&format!("path = \"{file}\"")),
+            "no [[bin]] with path {file}"
+        );
     }
 }
 
 #[test]
 fn the_deployment_serves_public_not_the_repository_root() {
     let public = root().join("public");
-    let files: Vec<_> = std::fs::read_dir(&public).expect("public/ exists").collect();
-    assert!(!files.is_empty(), "an empty public/ is not deployed; Vercel would serve the root");
+    let files: Vec<_> = std::fs::read_dir(&public)
+        .expect("public/ exists")
+        .collect();
+    assert!(
+        !files.is_empty(),
+        "an empty public/ is not deployed; Vercel would serve the root"
+    );
 }

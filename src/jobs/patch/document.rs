@@ -41,14 +41,23 @@ impl PatchDocument {
                 type_name(document)
             )));
         };
-        if let Some(unknown) = parts.keys().find(|k| *k != "conversation" && *k != "character") {
+        if let Some(unknown) = parts
+            .keys()
+            .find(|k| *k != "conversation" && *k != "character")
+        {
             return Err(PatchError(format!(
                 "malformed patch document: unknown key `{unknown}` (allowed: `conversation`, `character`)"
             )));
         }
         Ok(PatchDocument {
-            conversation: parts.get("conversation").map(|p| parse_part("conversation", p)).transpose()?,
-            character: parts.get("character").map(|p| parse_part("character", p)).transpose()?,
+            conversation: parts
+                .get("conversation")
+                .map(|p| parse_part("conversation", p))
+                .transpose()?,
+            character: parts
+                .get("character")
+                .map(|p| parse_part("character", p))
+                .transpose()?,
         })
     }
 }
@@ -56,9 +65,13 @@ impl PatchDocument {
 fn parse_part(name: &str, part: &Value) -> Result<PartPatch, PatchError> {
     match part {
         Value::Object(_) => Ok(PartPatch::Merge(part.clone())),
-        Value::Array(_) => serde_json::from_value(part.clone()).map(PartPatch::Json).map_err(|e| {
-            PatchError(format!("malformed patch document: `{name}` is not a valid RFC 6902 JSON Patch: {e}"))
-        }),
+        Value::Array(_) => serde_json::from_value(part.clone())
+            .map(PartPatch::Json)
+            .map_err(|e| {
+                PatchError(format!(
+                    "malformed patch document: `{name}` is not a valid RFC 6902 JSON Patch: {e}"
+                ))
+            }),
         other => Err(PatchError(format!(
             "malformed patch document: `{name}` must be an object (RFC 7396 merge patch) or an array \
              (RFC 6902 JSON Patch), got {}",
@@ -108,24 +121,38 @@ mod tests {
 
     #[test]
     fn merge_patches_follow_rfc_7396() {
-        let next = apply(json!({"a": 1, "b": {"c": 2, "d": 3}}), json!({"a": null, "b": {"c": 9}, "e": [1]})).unwrap();
+        let next = apply(
+            json!({"a": 1, "b": {"c": 2, "d": 3}}),
+            json!({"a": null, "b": {"c": 9}, "e": [1]}),
+        )
+        .unwrap();
         assert_eq!(next, json!({"b": {"c": 9, "d": 3}, "e": [1]}));
     }
 
     #[test]
     fn json_patches_follow_rfc_6902_and_are_all_or_nothing() {
         let ops = json!([{"op": "add", "path": "/log/-", "value": 7}, {"op": "replace", "path": "/n", "value": 2}]);
-        assert_eq!(apply(json!({"log": [], "n": 1}), ops).unwrap(), json!({"log": [7], "n": 2}));
+        assert_eq!(
+            apply(json!({"log": [], "n": 1}), ops).unwrap(),
+            json!({"log": [7], "n": 2})
+        );
         let failing = json!([{"op": "add", "path": "/x", "value": 1}, {"op": "test", "path": "/n", "value": 5}]);
         let err = apply(json!({"n": 1}), failing).unwrap_err();
-        assert!(err.0.contains("does not apply") && err.0.contains("did not match"), "{err}");
+        assert!(
+            err.0.contains("does not apply") && err.0.contains("did not match"),
+            "{err}"
+        );
         let missing = json!([{"op": "remove", "path": "/nope"}]);
         assert!(apply(json!({}), missing).unwrap_err().0.contains("/nope"));
     }
 
     #[test]
     fn results_must_stay_objects() {
-        let err = apply(json!({}), json!([{"op": "replace", "path": "", "value": [1]}])).unwrap_err();
+        let err = apply(
+            json!({}),
+            json!([{"op": "replace", "path": "", "value": [1]}]),
+        )
+        .unwrap_err();
         assert!(err.0.contains("must stay a JSON object"), "{err}");
     }
 
@@ -133,15 +160,27 @@ mod tests {
     fn malformed_documents_are_named_precisely() {
         let cases = [
             (json!(42), "got a number"),
-            (json!({"conversation": 42}), "`conversation` must be an object"),
+            (
+                json!({"conversation": 42}),
+                "`conversation` must be an object",
+            ),
             (json!({"character": "x"}), "`character` must be an object"),
-            (json!({"conversation": [{"op": "jump"}]}), "not a valid RFC 6902"),
+            (
+                json!({"conversation": [{"op": "jump"}]}),
+                "not a valid RFC 6902",
+            ),
             (json!({"conversaton": {}}), "unknown key `conversaton`"),
         ];
         for (doc, expected) in cases {
             let err = PatchDocument::parse(&doc).unwrap_err();
             assert!(err.0.contains(expected), "{doc}: {err}");
         }
-        assert_eq!(PatchDocument::parse(&json!({})).unwrap(), PatchDocument { conversation: None, character: None });
+        assert_eq!(
+            PatchDocument::parse(&json!({})).unwrap(),
+            PatchDocument {
+                conversation: None,
+                character: None
+            }
+        );
     }
 }

@@ -99,7 +99,11 @@ pub struct PatchReport {
 }
 
 /// One run of the patch job.
-pub async fn run(ctx: &RunContext, db: &Supabase, settings: &PatchSettings) -> Result<RunSummary, AppError> {
+pub async fn run(
+    ctx: &RunContext,
+    db: &Supabase,
+    settings: &PatchSettings,
+) -> Result<RunSummary, AppError> {
     let mut report = PatchReport::default();
     if ctx.dry_run {
         let queue = store::count(db, settings.now).await?;
@@ -118,7 +122,8 @@ pub async fn run(ctx: &RunContext, db: &Supabase, settings: &PatchSettings) -> R
         }
         let started = Instant::now();
         let lease_secs = remaining.as_secs() + LEASE_MARGIN_SECS;
-        let claimed = store::claim(db, &owner, lease_secs, settings.batch_size, settings.now).await?;
+        let claimed =
+            store::claim(db, &owner, lease_secs, settings.batch_size, settings.now).await?;
         if claimed.jobs.is_empty() {
             break;
         }
@@ -135,10 +140,17 @@ pub async fn run(ctx: &RunContext, db: &Supabase, settings: &PatchSettings) -> R
         }
     };
     if report.failures_logged > MAX_FAILURE_LINES {
-        tracing::warn!(unlogged = report.failures_logged - MAX_FAILURE_LINES, "more job failures not logged");
+        tracing::warn!(
+            unlogged = report.failures_logged - MAX_FAILURE_LINES,
+            "more job failures not logged"
+        );
     }
     let left_work = stopped_early && report.remaining.unwrap_or(1) > 0;
-    let status = if report.failed_count + report.dead_count > 0 || left_work { RunStatus::Partial } else { RunStatus::Ok };
+    let status = if report.failed_count + report.dead_count > 0 || left_work {
+        RunStatus::Partial
+    } else {
+        RunStatus::Ok
+    };
     Ok(RunSummary::new(status, &report))
 }
 
@@ -156,7 +168,11 @@ async fn process_batch(
     let mut retry = 0u32;
     loop {
         let plans: Vec<UnitPlan> = units.iter().map(|unit| plan_unit(unit, &states)).collect();
-        let actions: Vec<UnitAction> = units.iter().zip(&plans).map(|(u, p)| commit_action(u, p)).collect();
+        let actions: Vec<UnitAction> = units
+            .iter()
+            .zip(&plans)
+            .map(|(u, p)| commit_action(u, p))
+            .collect();
         let results = store::commit(db, owner, &actions, settings.now).await?;
         let mut conflicted = Vec::new();
         for result in results {
@@ -183,20 +199,30 @@ async fn process_batch(
             return Ok(());
         }
         // Units at max_attempts, or past the in-run retries, fail now; the rest retry.
-        let (exhausted, retrying): (Vec<Unit>, Vec<Unit>) = conflicted
-            .into_iter()
-            .partition(|u| retry >= settings.conflict_retries || u.jobs.iter().any(|j| j.attempts >= j.max_attempts));
+        let (exhausted, retrying): (Vec<Unit>, Vec<Unit>) = conflicted.into_iter().partition(|u| {
+            retry >= settings.conflict_retries
+                || u.jobs.iter().any(|j| j.attempts >= j.max_attempts)
+        });
         let delay = RetryPolicy::conflict(settings.conflict_backoff).delay(retry, fastrand::f64());
-        let (to_release, retrying): (Vec<Unit>, Vec<Unit>) =
-            if ctx.remaining() < delay * 2 { (retrying, Vec::new()) } else { (Vec::new(), retrying) };
+        let (to_release, retrying): (Vec<Unit>, Vec<Unit>) = if ctx.remaining() < delay * 2 {
+            (retrying, Vec::new())
+        } else {
+            (Vec::new(), retrying)
+        };
         finish_without_commit(db, settings, owner, exhausted, to_release, report).await?;
         if retrying.is_empty() {
             return Ok(());
         }
         tokio::time::sleep(delay).await;
         retry += 1;
-        let conversations: Vec<Uuid> = retrying.iter().flat_map(|u| u.jobs.iter().map(|j| j.conversation_id)).collect();
-        let characters: Vec<Uuid> = retrying.iter().flat_map(|u| u.jobs.iter().filter_map(|j| j.character_id)).collect();
+        let conversations: Vec<Uuid> = retrying
+            .iter()
+            .flat_map(|u| u.jobs.iter().map(|j| j.conversation_id))
+            .collect();
+        let characters: Vec<Uuid> = retrying
+            .iter()
+            .flat_map(|u| u.jobs.iter().filter_map(|j| j.character_id))
+            .collect();
         states = store::read_states(db, &conversations, &characters).await?;
         units = retrying;
     }
@@ -217,7 +243,13 @@ async fn finish_without_commit(
     let now = settings.now.unwrap_or_else(Utc::now);
     let mut actions = Vec::new();
     for unit in &exhausted {
-        let attempts = unit.jobs.iter().map(|j| j.attempts).max().unwrap_or(1).max(1) as u32;
+        let attempts = unit
+            .jobs
+            .iter()
+            .map(|j| j.attempts)
+            .max()
+            .unwrap_or(1)
+            .max(1) as u32;
         let backoff = RetryPolicy::failed_job().delay(attempts - 1, fastrand::f64());
         actions.push(UnitAction::Fail {
             jobs: job_ids(unit),
@@ -229,17 +261,32 @@ async fn finish_without_commit(
         });
     }
     for unit in &to_release {
-        actions.push(UnitAction::Release { jobs: job_ids(unit) });
+        actions.push(UnitAction::Release {
+            jobs: job_ids(unit),
+        });
     }
     let results: Vec<UnitResult> = store::commit(db, owner, &actions, settings.now).await?;
     for result in results {
-        let unit = if result.unit < exhausted.len() { &exhausted[result.unit] } else { &to_release[result.unit - exhausted.len()] };
+        let unit = if result.unit < exhausted.len() {
+            &exhausted[result.unit]
+        } else {
+            &to_release[result.unit - exhausted.len()]
+        };
         match result.result.as_str() {
             "failed" => {
                 report.dead_count += result.dead.len();
                 report.failed_count += unit.jobs.len() - result.dead.len();
                 for id in job_ids(unit) {
-                    log_failure(report, id, if result.dead.contains(&id) { "dead" } else { "failed" }, "version conflict");
+                    log_failure(
+                        report,
+                        id,
+                        if result.dead.contains(&id) {
+                            "dead"
+                        } else {
+                            "failed"
+                        },
+                        "version conflict",
+                    );
                 }
             }
             "released" => report.released += unit.jobs.len(),
@@ -254,7 +301,14 @@ fn commit_action(unit: &Unit, plan: &UnitPlan) -> UnitAction {
         jobs: job_ids(unit),
         states: plan.writes.clone(),
         done: plan.done.clone(),
-        dead: plan.dead.iter().map(|(id, error)| DeadJob { id: *id, error: error.clone() }).collect(),
+        dead: plan
+            .dead
+            .iter()
+            .map(|(id, error)| DeadJob {
+                id: *id,
+                error: error.clone(),
+            })
+            .collect(),
     }
 }
 

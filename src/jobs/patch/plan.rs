@@ -119,7 +119,10 @@ pub fn group_units(jobs: &[ClaimedJob]) -> Vec<Unit> {
     }
     let mut owner: HashMap<(RowKind, Uuid), usize> = HashMap::new();
     for (i, job) in jobs.iter().enumerate() {
-        let rows = [Some((RowKind::Conversation, job.conversation_id)), job.character_id.map(|c| (RowKind::Character, c))];
+        let rows = [
+            Some((RowKind::Conversation, job.conversation_id)),
+            job.character_id.map(|c| (RowKind::Character, c)),
+        ];
         for row in rows.into_iter().flatten() {
             match owner.get(&row) {
                 Some(&j) => {
@@ -173,8 +176,18 @@ pub fn plan_unit(unit: &Unit, states: &States) -> UnitPlan {
             }
         };
         let parts = [
-            ("conversation", RowKind::Conversation, Some(job.conversation_id), &document.conversation),
-            ("character", RowKind::Character, job.character_id, &document.character),
+            (
+                "conversation",
+                RowKind::Conversation,
+                Some(job.conversation_id),
+                &document.conversation,
+            ),
+            (
+                "character",
+                RowKind::Character,
+                job.character_id,
+                &document.character,
+            ),
         ];
         // Compute every part first; write nothing unless all of them apply.
         let mut results = Vec::new();
@@ -182,13 +195,21 @@ pub fn plan_unit(unit: &Unit, states: &States) -> UnitPlan {
         for (name, kind, id, part) in parts {
             let Some(part) = part else { continue };
             let Some(id) = id else {
-                failure = Some(format!("the patch has a `{name}` part but the job has no {name}"));
+                failure = Some(format!(
+                    "the patch has a `{name}` part but the job has no {name}"
+                ));
                 break;
             };
             if !rows.contains_key(&(kind, id)) {
                 match lookup(kind, id) {
                     Some(row) => {
-                        rows.insert((kind, id), Working { row, applied: Vec::new() });
+                        rows.insert(
+                            (kind, id),
+                            Working {
+                                row,
+                                applied: Vec::new(),
+                            },
+                        );
                     }
                     None => {
                         failure = Some(format!(
@@ -240,7 +261,12 @@ pub fn plan_unit(unit: &Unit, states: &States) -> UnitPlan {
 }
 
 fn ledger(run_state: &Value) -> impl Iterator<Item = i64> + '_ {
-    run_state.get("applied_patch_job_ids").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_i64)
+    run_state
+        .get("applied_patch_job_ids")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_i64)
 }
 
 fn in_ledger(run_state: &Value, job_id: i64) -> bool {

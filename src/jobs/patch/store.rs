@@ -100,7 +100,11 @@ pub async fn claim(
 }
 
 /// The current state rows of the given conversations and characters.
-pub async fn read_states(db: &Supabase, conversations: &[Uuid], characters: &[Uuid]) -> Result<States> {
+pub async fn read_states(
+    db: &Supabase,
+    conversations: &[Uuid],
+    characters: &[Uuid],
+) -> Result<States> {
     let args = json!({ "p_conversation_ids": conversations, "p_character_ids": characters });
     db.rpc("read_patch_states", &args).await
 }

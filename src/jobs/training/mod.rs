@@ -12,6 +12,8 @@ pub mod rewards;
 
 use serde::Serialize;
 
+use crate::run::RunStatus;
+
 /// Decisions per round trip.
 pub const BATCH: usize = 1000;
 
@@ -30,4 +32,15 @@ pub struct TrainingReport {
     pub remaining: i64,
     /// Round trips of batches.
     pub batches: usize,
+}
+
+impl TrainingReport {
+    /// `partial` when rows were refused or a real run left work; else `ok`.
+    pub fn status(&self, dry_run: bool) -> RunStatus {
+        if self.failed_count > 0 || (self.remaining > 0 && !dry_run) {
+            RunStatus::Partial
+        } else {
+            RunStatus::Ok
+        }
+    }
 }

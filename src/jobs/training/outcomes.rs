@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{BATCH, TrainingReport};
 use crate::error::AppError;
-use crate::run::{RunContext, RunStatus, RunSummary};
+use crate::run::{RunContext, RunSummary};
 use crate::supabase::Supabase;
 
 #[derive(Deserialize)]
@@ -22,13 +22,18 @@ pub async fn run(ctx: &RunContext, db: &Supabase) -> Result<RunSummary, AppError
     let mut report = TrainingReport::default();
     if !ctx.dry_run {
         while !ctx.remaining().is_zero() {
-            let recorded: Recorded = db.rpc("record_outcomes", &json!({ "p_limit": BATCH })).await?;
+            let recorded: Recorded = db
+                .rpc("record_outcomes", &json!({ "p_limit": BATCH }))
+                .await?;
             report.batches += 1;
             report.processed += recorded.candidates;
             report.ok_count += recorded.inserted;
             report.failed_count += recorded.invalid;
             if recorded.invalid > 0 {
-                tracing::warn!(invalid = recorded.invalid, "decisions refused: resolved before they were made (see decisions.last_error)");
+                tracing::warn!(
+                    invalid = recorded.invalid,
+                    "decisions refused: resolved before they were made (see decisions.last_error)"
+                );
             }
             if recorded.candidates < BATCH {
                 break;
@@ -36,6 +41,5 @@ pub async fn run(ctx: &RunContext, db: &Supabase) -> Result<RunSummary, AppError
         }
     }
     report.remaining = db.rpc("count_pending_outcomes", &json!({})).await?;
-    let status = if report.failed_count > 0 || report.remaining > 0 && !ctx.dry_run { RunStatus::Partial } else { RunStatus::Ok };
-    Ok(RunSummary::new(status, &report))
+    Ok(RunSummary::new(report.status(ctx.dry_run), &report))
 }

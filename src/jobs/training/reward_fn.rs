@@ -44,8 +44,12 @@ pub enum Action {
 
 impl Action {
     /// Every action, with its name in `decisions.action`.
-    pub const ALL: [(&'static str, Action); 4] =
-        [("do_now", Action::DoNow), ("schedule", Action::Schedule), ("delegate", Action::Delegate), ("archive", Action::Archive)];
+    pub const ALL: [(&'static str, Action); 4] = [
+        ("do_now", Action::DoNow),
+        ("schedule", Action::Schedule),
+        ("delegate", Action::Delegate),
+        ("archive", Action::Archive),
+    ];
 
     /// Parses `decisions.action`.
     pub fn parse(name: &str) -> Result<Action, String> {
@@ -88,7 +92,9 @@ impl TerminalStatus {
         match name {
             "DONE" => Ok(TerminalStatus::Done),
             "COLD_STORAGE" => Ok(TerminalStatus::ColdStorage),
-            other => Err(format!("terminal status `{other}` is neither DONE nor COLD_STORAGE")),
+            other => Err(format!(
+                "terminal status `{other}` is neither DONE nor COLD_STORAGE"
+            )),
         }
     }
 }
@@ -104,7 +110,10 @@ pub struct RewardWeights {
 
 impl Default for RewardWeights {
     fn default() -> Self {
-        RewardWeights { speed: 0.5, confidence: 0.5 }
+        RewardWeights {
+            speed: 0.5,
+            confidence: 0.5,
+        }
     }
 }
 

@@ -8,10 +8,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::reward_fn::{Action, RewardInput, RewardWeights, TerminalStatus, reward, REWARD_VERSION};
+use super::reward_fn::{
+    Action, REWARD_VERSION, RewardInput, RewardWeights, TerminalStatus, reward,
+};
 use super::{BATCH, TrainingReport};
 use crate::error::AppError;
-use crate::run::{RunContext, RunStatus, RunSummary};
+use crate::run::{RunContext, RunSummary};
 use crate::supabase::Supabase;
 
 /// A decision waiting for its reward (`pending_rewards`).
@@ -56,17 +58,25 @@ pub fn compute(pending: &PendingReward, weights: &RewardWeights) -> Value {
         reward(&input, weights)
     });
     match result {
-        Ok(r) => json!({ "id": pending.id, "reward": r.value, "details": r.details, "version": REWARD_VERSION }),
+        Ok(r) => {
+            json!({ "id": pending.id, "reward": r.value, "details": r.details, "version": REWARD_VERSION })
+        }
         Err(error) => json!({ "id": pending.id, "error": error }),
     }
 }
 
 /// One run of the reward job.
-pub async fn run(ctx: &RunContext, db: &Supabase, weights: &RewardWeights) -> Result<RunSummary, AppError> {
+pub async fn run(
+    ctx: &RunContext,
+    db: &Supabase,
+    weights: &RewardWeights,
+) -> Result<RunSummary, AppError> {
     let mut report = TrainingReport::default();
     if !ctx.dry_run {
         while !ctx.remaining().is_zero() {
-            let batch: Vec<PendingReward> = db.rpc("pending_rewards", &json!({ "p_limit": BATCH })).await?;
+            let batch: Vec<PendingReward> = db
+                .rpc("pending_rewards", &json!({ "p_limit": BATCH }))
+                .await?;
             if batch.is_empty() {
                 break;
             }
@@ -76,7 +86,9 @@ pub async fn run(ctx: &RunContext, db: &Supabase, weights: &RewardWeights) -> Re
             for row in rows.iter().filter(|r| r.get("error").is_some()).take(20) {
                 tracing::warn!(decision_id = %row["id"], reason = %row["error"], "reward not computed");
             }
-            let written: Written = db.rpc("write_rewards", &json!({ "p_rewards": rows })).await?;
+            let written: Written = db
+                .rpc("write_rewards", &json!({ "p_rewards": rows }))
+                .await?;
             report.ok_count += written.written;
             report.failed_count += written.errors;
             report.skipped += written.skipped;
@@ -87,6 +99,5 @@ pub async fn run(ctx: &RunContext, db: &Supabase, weights: &RewardWeights) -> Re
     }
     let pending: Pending = db.rpc("count_pending_rewards", &json!({})).await?;
     report.remaining = pending.pending;
-    let status = if report.failed_count > 0 || report.remaining > 0 && !ctx.dry_run { RunStatus::Partial } else { RunStatus::Ok };
-    Ok(RunSummary::new(status, &report))
+    Ok(RunSummary::new(report.status(ctx.dry_run), &report))
 }

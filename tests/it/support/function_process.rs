@@ -14,8 +14,14 @@ pub const FUNCTIONS: [(&str, &str); 5] = [
     ("/api/cron/patch", env!("CARGO_BIN_EXE_cron-patch")),
     ("/api/cron/memory", env!("CARGO_BIN_EXE_cron-memory")),
     ("/api/cron/schedule", env!("CARGO_BIN_EXE_cron-schedule")),
-    ("/api/training/calculate-pending", env!("CARGO_BIN_EXE_training-calculate-pending")),
-    ("/api/training/outcomes", env!("CARGO_BIN_EXE_training-outcomes")),
+    (
+        "/api/training/calculate-pending",
+        env!("CARGO_BIN_EXE_training-calculate-pending"),
+    ),
+    (
+        "/api/training/outcomes",
+        env!("CARGO_BIN_EXE_training-outcomes"),
+    ),
 ];
 
 /// A running function process; killed when dropped.
@@ -92,7 +98,11 @@ impl Drop for FunctionProcess {
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// An answer, with the checks every answer must pass already done.
@@ -109,11 +119,22 @@ pub async fn send(request: reqwest::RequestBuilder) -> Answer {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.unwrap();
-    assert_eq!(headers["cache-control"], "no-store", "status {status}: {text}");
+    assert_eq!(
+        headers["cache-control"], "no-store",
+        "status {status}: {text}"
+    );
     assert!(
-        headers["content-type"].to_str().unwrap().starts_with("application/json"),
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
         "status {status}: {text}"
     );
     let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
-    Answer { status, headers, body, text }
+    Answer {
+        status,
+        headers,
+        body,
+        text,
+    }
 }

@@ -24,13 +24,20 @@ pub fn supabase(env: &TestEnv) -> Supabase {
 
 /// Production settings, with a 1 ms conflict backoff so tests stay fast.
 pub fn settings() -> PatchSettings {
-    PatchSettings { batch_size: 100, conflict_retries: 5, conflict_backoff: Duration::from_millis(1), now: None }
+    PatchSettings {
+        batch_size: 100,
+        conflict_retries: 5,
+        conflict_backoff: Duration::from_millis(1),
+        now: None,
+    }
 }
 
 /// One in-process run of the patch job (the same code the function runs).
 pub async fn run(env: &TestEnv, settings: &PatchSettings, budget: Duration) -> RunSummary {
     let ctx = RunContext::new(Uuid::new_v4(), Job::Patch, Trigger::Manual, false, budget);
-    patch::run(&ctx, &supabase(env), settings).await.expect("patch run completes")
+    patch::run(&ctx, &supabase(env), settings)
+        .await
+        .expect("patch run completes")
 }
 
 /// Creates `characters` characters, `conversations` conversations (round-robin over the
@@ -70,9 +77,21 @@ pub async fn bulk_jobs(env: &TestEnv, characters: i64, conversations: i64, jobs:
 /// conversation's state is the fold of its jobs in id order, each character's log holds
 /// each of its jobs' values exactly once (in id order per conversation), every ledger
 /// holds exactly the jobs that touched its row, and every job is `done`.
-pub async fn assert_bulk_applied_exactly_once(env: &TestEnv, characters: i64, conversations: i64, jobs: i64) {
+pub async fn assert_bulk_applied_exactly_once(
+    env: &TestEnv,
+    characters: i64,
+    conversations: i64,
+    jobs: i64,
+) {
     let client = &env.db.client;
-    let open: i64 = client.query_one("select count(*) from patch_jobs where status <> 'done'", &[]).await.unwrap().get(0);
+    let open: i64 = client
+        .query_one(
+            "select count(*) from patch_jobs where status <> 'done'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(open, 0, "every job done: {:?}", status_counts(env).await);
     let conv_rows = client
         .query(
@@ -93,7 +112,11 @@ pub async fn assert_bulk_applied_exactly_once(env: &TestEnv, characters: i64, co
             expected[format!("k{}", g % 7)] = json!(g);
         }
         assert_eq!(state, expected, "conversation #{n}");
-        assert_eq!(run_state["applied_patch_job_ids"].as_array().map(Vec::len), Some(mine.len()), "ledger #{n}");
+        assert_eq!(
+            run_state["applied_patch_job_ids"].as_array().map(Vec::len),
+            Some(mine.len()),
+            "ledger #{n}"
+        );
     }
     let char_rows = client
         .query(
@@ -105,20 +128,41 @@ pub async fn assert_bulk_applied_exactly_once(env: &TestEnv, characters: i64, co
         .unwrap();
     for row in char_rows {
         let (n, state): (i64, Value) = (row.get(0), row.get(1));
-        let mut log: Vec<i64> = state["log"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+        let mut log: Vec<i64> = state["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
         for conversation in (0..conversations).filter(|c| c % characters == n) {
-            let order: Vec<i64> = log.iter().copied().filter(|g| g % conversations == conversation).collect();
-            assert!(order.windows(2).all(|w| w[0] < w[1]), "character #{n}: conversation order {order:?}");
+            let order: Vec<i64> = log
+                .iter()
+                .copied()
+                .filter(|g| g % conversations == conversation)
+                .collect();
+            assert!(
+                order.windows(2).all(|w| w[0] < w[1]),
+                "character #{n}: conversation order {order:?}"
+            );
         }
         log.sort();
-        let expected: Vec<i64> =
-            (0..jobs).filter(|g| g % 3 != 2 && g % 2 == 0 && (g % conversations) % characters == n).collect();
+        let expected: Vec<i64> = (0..jobs)
+            .filter(|g| g % 3 != 2 && g % 2 == 0 && (g % conversations) % characters == n)
+            .collect();
         assert_eq!(log, expected, "character #{n}: each job exactly once");
     }
 }
 
 /// `status -> count` of all jobs.
 pub async fn status_counts(env: &TestEnv) -> Vec<(String, i64)> {
-    let rows = env.db.client.query("select status, count(*) from patch_jobs group by 1 order by 1", &[]).await.unwrap();
+    let rows = env
+        .db
+        .client
+        .query(
+            "select status, count(*) from patch_jobs group by 1 order by 1",
+            &[],
+        )
+        .await
+        .unwrap();
     rows.iter().map(|r| (r.get(0), r.get(1))).collect()
 }
