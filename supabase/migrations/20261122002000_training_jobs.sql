@@ -36,7 +36,9 @@ as $$
             'outcome makes no sense: item %s reached %s at %s, before the decision was made at %s',
             c.item_id, c.status, c.reached_at, c.decided_at)
         from candidates c
-        where d.id = c.decision_id and c.reached_at < c.decided_at
+        -- last_error is checked again here: a run overlapping this one may have set it after
+        -- our snapshot, and the row lock makes this UPDATE see its write, so only one counts it.
+        where d.id = c.decision_id and c.reached_at < c.decided_at and d.last_error is null
         returning d.id
     ),
     inserted as (
