@@ -37,8 +37,9 @@ pub struct Config {
     pub tunables: Tunables,
     /// `SUPACRON_LOG` (default `info`): the most detailed level logged.
     pub log_level: tracing::Level,
-    /// `SUPACRON_LOG_FORMAT` (default `json`): `json` or `pretty`.
-    pub log_format: LogFormat,
+    /// `SUPACRON_LOG_FORMAT`: `json` or `pretty`; `None` when unset (functions then log
+    /// JSON; the `supacron` command picks pretty on a terminal).
+    pub log_format: Option<LogFormat>,
     /// Variables that are set but unusable, with the reason (never the value).
     invalid: Vec<String>,
 }
@@ -247,11 +248,12 @@ impl Config {
             }
         };
         let log_format = match get("SUPACRON_LOG_FORMAT").as_deref() {
-            None | Some("json") => LogFormat::Json,
-            Some("pretty") => LogFormat::Pretty,
+            None => None,
+            Some("json") => Some(LogFormat::Json),
+            Some("pretty") => Some(LogFormat::Pretty),
             Some(_) => {
                 invalid.push("SUPACRON_LOG_FORMAT must be `json` or `pretty`".into());
-                LogFormat::Json
+                Some(LogFormat::Json)
             }
         };
         let defaults = Tunables::default();

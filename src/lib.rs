@@ -11,6 +11,7 @@
 //! - [`run`], [`job`], [`error`], [`logging`], [`secret`]: the shared vocabulary.
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod function;

@@ -19,14 +19,46 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// Where log lines go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogTarget {
+    /// Standard output (functions, `supacron serve` and `scheduler`).
+    Stdout,
+    /// Standard error (`supacron run`, whose stdout is the answer).
+    Stderr,
+}
+
+impl LogTarget {
+    /// Whether the target is a terminal (a person is reading).
+    pub fn is_terminal(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            LogTarget::Stdout => std::io::stdout().is_terminal(),
+            LogTarget::Stderr => std::io::stderr().is_terminal(),
+        }
+    }
+}
+
 static INIT: Once = Once::new();
 
-/// Installs the global subscriber once per process; later calls do nothing.
+/// Installs the global subscriber, writing to stdout, once per process; later calls do
+/// nothing.
 pub fn init(format: LogFormat, level: Level) {
+    init_to(format, level, LogTarget::Stdout);
+}
+
+/// Like [`init`], writing to `target`.
+pub fn init_to(format: LogFormat, level: Level, target: LogTarget) {
     INIT.call_once(|| {
+        let writer = move || -> Box<dyn std::io::Write> {
+            match target {
+                LogTarget::Stdout => Box::new(std::io::stdout()),
+                LogTarget::Stderr => Box::new(std::io::stderr()),
+            }
+        };
         let builder = tracing_subscriber::fmt()
             .with_max_level(level)
-            .with_writer(std::io::stdout);
+            .with_writer(writer);
         let _ = match format {
             LogFormat::Json => builder
                 .json()
@@ -35,7 +67,10 @@ pub fn init(format: LogFormat, level: Level) {
                 .with_span_list(false)
                 .with_target(false)
                 .try_init(),
-            LogFormat::Pretty => builder.with_target(false).try_init(),
+            LogFormat::Pretty => builder
+                .with_target(false)
+                .with_ansi(target.is_terminal())
+                .try_init(),
         };
     });
 }
@@ -43,5 +78,8 @@ pub fn init(format: LogFormat, level: Level) {
 /// Installs logging as configured by `SUPACRON_LOG` and `SUPACRON_LOG_FORMAT`.
 pub fn init_from_config() {
     let config = crate::config::Config::global();
-    init(config.log_format, config.log_level);
+    init(
+        config.log_format.unwrap_or(LogFormat::Json),
+        config.log_level,
+    );
 }

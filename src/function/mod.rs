@@ -1,7 +1,8 @@
 //! The function wrapper: one invocation of one job, from HTTP request to HTTP answer.
 //!
-//! Used by all five Vercel functions (through [`vercel`]) and by `supacron serve`, so
-//! every entry point has the same methods, auth, answers and logs:
+//! Used by all five Vercel functions (through [`vercel`]), by `supacron serve`, and — as
+//! [`handle_trusted`] — by `supacron run` and the scheduler, so every entry point has the
+//! same methods, auth, answers and logs:
 //!
 //! 1. GET and POST run the job (Vercel Cron sends GET); other methods get 405 + `Allow`.
 //! 2. Credentials are checked ([`crate::auth`]); an unset `CRON_SECRET` refuses all (500).
@@ -49,6 +50,31 @@ pub struct FunctionResponse {
     pub body: String,
 }
 
+/// Who is calling, which decides whether credentials are checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Caller {
+    /// An HTTP request (Vercel, `supacron serve`): credentials are checked.
+    Http,
+    /// Code inside this process (`supacron run`, the scheduler): already trusted.
+    InProcess,
+}
+
+impl FunctionRequest {
+    /// The request an in-process run stands for: `GET <job's path>[?dry_run=1]`, no headers.
+    pub fn in_process(job: Job, dry_run: bool) -> FunctionRequest {
+        let uri = if dry_run {
+            format!("{}?dry_run=1", job.path())
+        } else {
+            job.path().to_string()
+        };
+        FunctionRequest {
+            method: Method::GET,
+            uri: uri.parse().expect("job paths are valid URIs"),
+            headers: HeaderMap::new(),
+        }
+    }
+}
+
 /// Runs `job` for one request and answers. Never fails: every error becomes an answer.
 /// `trigger` overrides the user-agent based detection (the scheduler passes its own).
 pub async fn handle(
@@ -56,6 +82,30 @@ pub async fn handle(
     request: FunctionRequest,
     config: &Config,
     trigger: Option<Trigger>,
+) -> FunctionResponse {
+    handle_as(job, request, config, trigger, Caller::Http).await
+}
+
+/// Runs `job` once for a caller inside this process (`supacron run`, the scheduler) and
+/// answers exactly as [`handle`] would, minus the credential check: whoever can start the
+/// process already holds its environment, the service-role key included, so a secret would
+/// prove nothing. `CRON_SECRET` is therefore not needed to run jobs in-process.
+pub async fn handle_trusted(
+    job: Job,
+    dry_run: bool,
+    config: &Config,
+    trigger: Trigger,
+) -> FunctionResponse {
+    let request = FunctionRequest::in_process(job, dry_run);
+    handle_as(job, request, config, Some(trigger), Caller::InProcess).await
+}
+
+async fn handle_as(
+    job: Job,
+    request: FunctionRequest,
+    config: &Config,
+    trigger: Option<Trigger>,
+    caller: Caller,
 ) -> FunctionResponse {
     let run_id = Uuid::new_v4();
     let span = tracing::info_span!("run", run_id = %run_id, job = job.name());
@@ -70,7 +120,7 @@ pub async fn handle(
             )
         });
         let dry_run = is_dry_run(request.uri.query());
-        let result = invoke(job, &request, config, run_id, trigger, dry_run).await;
+        let result = invoke(job, &request, config, run_id, trigger, dry_run, caller).await;
         let duration_ms = started.elapsed().as_millis() as u64;
         let response = match &result {
             Ok(summary) => success(job, run_id, dry_run, duration_ms, summary),
@@ -96,14 +146,19 @@ async fn invoke(
     run_id: Uuid,
     trigger: Trigger,
     dry_run: bool,
+    caller: Caller,
 ) -> Result<RunSummary, AppError> {
     if request.method != Method::GET && request.method != Method::POST {
         return Err(AppError::MethodNotAllowed);
     }
-    auth::authorize(config, job, &request.headers, request.uri.query()).map_err(|e| match e {
-        AuthError::NotConfigured(missing) => AppError::Config(missing),
-        AuthError::Unauthorized => AppError::Unauthorized,
-    })?;
+    if caller == Caller::Http {
+        auth::authorize(config, job, &request.headers, request.uri.query()).map_err(
+            |e| match e {
+                AuthError::NotConfigured(missing) => AppError::Config(missing),
+                AuthError::Unauthorized => AppError::Unauthorized,
+            },
+        )?;
+    }
     let job_config = config.for_job(job)?;
     let ctx = RunContext::new(
         run_id,

@@ -2,6 +2,8 @@
 //! one module per area. Tests speak HTTP to the real function binaries and, where a
 //! database is involved, to real PostgreSQL through the PostgREST-compatible dev server.
 
+mod cli_run;
+mod cli_serve;
 mod functions_auth;
 mod patch_concurrency;
 mod patch_pipeline;

@@ -2,3 +2,4 @@
 
 pub mod function_process;
 pub mod patch;
+pub mod supacron;

@@ -1,0 +1,155 @@
+//! `supacron`: runs the jobs without Vercel — `serve`, `run`, `scheduler`.
+//!
+//! This file holds only what is particular to a command line: the flags ([`args`]), the
+//! log set-up, and turning outcomes into exit codes. The modes themselves are
+//! `supacron::cli`, which goes through the same `function::handle` as the Vercel
+//! functions. Never deployed as a function.
+
+mod args;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use supacron::cli::run::{EXIT_COMPLETED, EXIT_FAILED, EXIT_USAGE};
+use supacron::cli::scheduler::{InProcessRunner, Scheduler, SystemClock};
+use supacron::cli::shutdown::{self, Signals};
+use supacron::cli::{run, serve, vercel_json};
+use supacron::config::Config;
+use supacron::logging::{self, LogFormat, LogTarget};
+
+use args::{Cli, Command, RunArgs, SchedulerArgs, ServeArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = Config::global();
+    let target = match cli.command {
+        Command::Run(_) => LogTarget::Stderr,
+        _ => LogTarget::Stdout,
+    };
+    let format = if cli.pretty {
+        LogFormat::Pretty
+    } else if cli.json {
+        LogFormat::Json
+    } else {
+        config.log_format.unwrap_or(if target.is_terminal() {
+            LogFormat::Pretty
+        } else {
+            LogFormat::Json
+        })
+    };
+    logging::init_to(format, config.log_level, target);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("supacron: cannot start the async runtime: {error}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let code = runtime.block_on(async move {
+        match cli.command {
+            Command::Run(args) => run_command(args, config).await,
+            Command::Serve(args) => serve_command(args, config).await,
+            Command::Scheduler(args) => scheduler_command(args, config).await,
+        }
+    });
+    // Runs abandoned after the grace period are not waited for.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    ExitCode::from(code)
+}
+
+async fn run_command(args: RunArgs, config: &'static Config) -> u8 {
+    let Some(job) = args.job.or(args.job_flag) else {
+        eprintln!(
+            "supacron run: name a job: {}\n\nFor more information, try 'supacron run --help'.",
+            args::JOB_NAMES
+        );
+        return EXIT_USAGE;
+    };
+    let answer = run::run_once(job, args.dry_run, config).await;
+    println!("{}", args::format_answer(&answer.body));
+    run::exit_code(&answer)
+}
+
+async fn serve_command(args: ServeArgs, config: &'static Config) -> u8 {
+    let signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(error) => return fail(&format!("cannot install signal handlers: {error}")),
+    };
+    let listener = match serve::bind(SocketAddr::new(args.host, args.port)).await {
+        Ok(listener) => listener,
+        Err(error) => return fail(&error.to_string()),
+    };
+    let (stop, shutdown) = shutdown::channel();
+    tokio::spawn(async move {
+        let signal = signals.recv().await;
+        tracing::info!(signal, "{signal} received: stopping");
+        stop.stop();
+    });
+    let grace = Duration::from_secs(args.shutdown_grace_secs);
+    serve::serve(listener, Arc::new(config.clone()), shutdown, grace).await;
+    EXIT_COMPLETED
+}
+
+async fn scheduler_command(args: SchedulerArgs, config: &'static Config) -> u8 {
+    let signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(error) => return fail(&format!("cannot install signal handlers: {error}")),
+    };
+    let (entries, source) = match vercel_json::load(args.vercel_json.as_deref()) {
+        Ok(loaded) => loaded,
+        Err(error) => return fail(&error.to_string()),
+    };
+    tracing::info!(source = %source, "schedules read from {source}");
+    let config = Arc::new(config.clone());
+    let grace = Duration::from_secs(args.server.shutdown_grace_secs);
+    let (stop, shutdown) = shutdown::channel();
+    let server = if args.serve {
+        let addr = SocketAddr::new(args.server.host, args.server.port);
+        let listener = match serve::bind(addr).await {
+            Ok(listener) => listener,
+            Err(error) => return fail(&error.to_string()),
+        };
+        Some(tokio::spawn(serve::serve(
+            listener,
+            config.clone(),
+            shutdown.clone(),
+            grace,
+        )))
+    } else {
+        None
+    };
+    tokio::spawn(async move {
+        let signal = signals.recv().await;
+        tracing::info!(signal, "{signal} received: stopping");
+        stop.stop();
+    });
+    let scheduler = Scheduler::new(
+        entries,
+        Arc::new(SystemClock),
+        Arc::new(InProcessRunner::new(config)),
+    )
+    .grace(grace)
+    .run_on_start(args.run_on_start);
+    tracing::info!("scheduler ready");
+    let report = scheduler.run(shutdown).await;
+    if let Some(server) = server {
+        let _ = server.await;
+    }
+    tracing::info!(
+        runs_started = report.started,
+        ticks_skipped = report.skipped,
+        abandoned = report.abandoned.len(),
+        "supacron scheduler exits"
+    );
+    EXIT_COMPLETED
+}
+
+/// Logs a start-up failure (and says it on stderr for a person) and returns exit code 1.
+fn fail(message: &str) -> u8 {
+    tracing::error!("{message}");
+    eprintln!("supacron: {message}");
+    EXIT_FAILED
+}

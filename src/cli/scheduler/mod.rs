@@ -1,0 +1,302 @@
+//! `supacron scheduler`: runs each job at its `vercel.json` times, in this process.
+//!
+//! - **Times**: each cron entry's next time is computed from the clock ([`Clock`]); when
+//!   it is reached the job starts, and the entry's next time is the first one after *now*
+//!   — a tick missed while the machine slept is run once, late (logged), not once per
+//!   missed slot.
+//! - **No overlap**: a job whose previous run is still going skips the tick, with a
+//!   warning line and a [`Event::Skipped`]. Different jobs run side by side.
+//! - **Shutdown**: once [`Shutdown`] fires, no run starts; runs in progress get up to the
+//!   grace period to end (each is bounded by its own time budget anyway). A run still
+//!   going after that is abandoned: its claims are leases, so a later run takes over.
+//!
+//! The loop is driven by a [`Clock`] and a [`Runner`], so tests move time and control
+//! how long a run takes instead of waiting for either.
+
+mod clock;
+mod runner;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use runner::{InProcessRunner, Runner};
+
+use super::shutdown::Shutdown;
+use super::vercel_json::CronEntry;
+use crate::job::Job;
+
+/// A tick later than this is logged as late.
+const LATE_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// What the scheduler did, as it happens (the same facts as its log lines).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A run of `job` started for the tick at `slot`.
+    Started {
+        /// The job.
+        job: Job,
+        /// The scheduled time of the tick.
+        slot: DateTime<Utc>,
+    },
+    /// The tick at `slot` was skipped: the run started at `running_since` is still going.
+    Skipped {
+        /// The job.
+        job: Job,
+        /// The scheduled time of the skipped tick.
+        slot: DateTime<Utc>,
+        /// When the run still going started.
+        running_since: DateTime<Utc>,
+    },
+    /// The run of `job` for `slot` ended.
+    Finished {
+        /// The job.
+        job: Job,
+        /// The scheduled time of its tick.
+        slot: DateTime<Utc>,
+    },
+    /// Shutdown began with these jobs still running.
+    Stopping {
+        /// Jobs with a run in progress.
+        running: Vec<Job>,
+    },
+}
+
+/// How the scheduler ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Runs started.
+    pub started: usize,
+    /// Ticks skipped because the job was still running.
+    pub skipped: usize,
+    /// Jobs whose run was still going when the grace period ended.
+    pub abandoned: Vec<Job>,
+}
+
+struct Running {
+    since: DateTime<Utc>,
+    /// Set by the run's task as soon as the run has ended (before [`Event::Finished`]).
+    ended: Arc<AtomicBool>,
+    handle: JoinHandle<()>,
+}
+
+impl Running {
+    fn is_going(&self) -> bool {
+        !self.ended.load(Ordering::SeqCst)
+    }
+}
+
+/// The scheduler: entries, a clock, a runner and its settings.
+pub struct Scheduler<C: Clock, R: Runner> {
+    entries: Vec<CronEntry>,
+    clock: Arc<C>,
+    runner: Arc<R>,
+    grace: Duration,
+    run_on_start: bool,
+    events: Option<UnboundedSender<Event>>,
+}
+
+impl<C: Clock, R: Runner> Scheduler<C, R> {
+    /// A scheduler for `entries` (from [`super::vercel_json`]), with a 60 s grace period.
+    pub fn new(entries: Vec<CronEntry>, clock: Arc<C>, runner: Arc<R>) -> Self {
+        Scheduler {
+            entries,
+            clock,
+            runner,
+            grace: Duration::from_secs(60),
+            run_on_start: false,
+            events: None,
+        }
+    }
+
+    /// How long runs in progress may take to end after shutdown begins.
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Also run every scheduled job once right at start.
+    pub fn run_on_start(mut self, yes: bool) -> Self {
+        self.run_on_start = yes;
+        self
+    }
+
+    /// Sends every [`Event`] to `events` too.
+    pub fn events(mut self, events: UnboundedSender<Event>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    /// Runs until `shutdown`, then waits (bounded) for runs in progress.
+    pub async fn run(self, shutdown: Shutdown) -> Report {
+        let mut report = Report::default();
+        let mut running: HashMap<Job, Running> = HashMap::new();
+        let start = self.clock.now();
+        let mut next: Vec<Option<DateTime<Utc>>> = self
+            .entries
+            .iter()
+            .map(|entry| entry.schedule.next_after(start))
+            .collect();
+        for (entry, next) in self.entries.iter().zip(&next) {
+            let next = next.map_or("never".to_string(), |t| t.to_rfc3339());
+            tracing::info!(
+                job = entry.job.name(),
+                schedule = entry.schedule.as_str(),
+                next = %next,
+                "scheduled {} at `{}` (UTC), next {next}",
+                entry.job,
+                entry.schedule
+            );
+        }
+        if self.run_on_start {
+            for (i, entry) in self.entries.iter().enumerate() {
+                if !self.entries[..i].iter().any(|e| e.job == entry.job) {
+                    self.fire(entry.job, start, start, &mut running, &mut report);
+                }
+            }
+        }
+        loop {
+            let Some(due) = next.iter().flatten().min().copied() else {
+                tracing::warn!("no schedule will ever fire again; waiting for a stop signal");
+                shutdown.clone().wait().await;
+                break;
+            };
+            tokio::select! {
+                biased;
+                _ = shutdown.clone().wait() => break,
+                _ = self.clock.sleep_until(due) => {}
+            }
+            let now = self.clock.now();
+            for (entry, next) in self.entries.iter().zip(next.iter_mut()) {
+                if let Some(slot) = *next
+                    && slot <= now
+                {
+                    self.fire(entry.job, slot, now, &mut running, &mut report);
+                    *next = entry.schedule.next_after(now);
+                }
+            }
+        }
+        report.abandoned = self.stop(running).await;
+        report
+    }
+
+    fn fire(
+        &self,
+        job: Job,
+        slot: DateTime<Utc>,
+        now: DateTime<Utc>,
+        running: &mut HashMap<Job, Running>,
+        report: &mut Report,
+    ) {
+        if let Some(previous) = running.get(&job)
+            && previous.is_going()
+        {
+            let running_for_secs = (now - previous.since).num_seconds();
+            tracing::warn!(
+                job = job.name(),
+                slot = %slot.to_rfc3339(),
+                running_for_secs,
+                "tick skipped: the previous {job} run is still going (for {running_for_secs} s)"
+            );
+            report.skipped += 1;
+            self.emit(Event::Skipped {
+                job,
+                slot,
+                running_since: previous.since,
+            });
+            return;
+        }
+        if now - slot > LATE_AFTER {
+            tracing::warn!(
+                job = job.name(),
+                slot = %slot.to_rfc3339(),
+                late_secs = (now - slot).num_seconds(),
+                "tick is late (the machine slept or the clock jumped); running it once now"
+            );
+        }
+        tracing::info!(job = job.name(), slot = %slot.to_rfc3339(), "run started");
+        report.started += 1;
+        self.emit(Event::Started { job, slot });
+        let runner = self.runner.clone();
+        let events = self.events.clone();
+        let ended = Arc::new(AtomicBool::new(false));
+        let ended_by_task = ended.clone();
+        let handle = tokio::spawn(async move {
+            runner.run(job, slot).await;
+            ended_by_task.store(true, Ordering::SeqCst);
+            if let Some(events) = events {
+                let _ = events.send(Event::Finished { job, slot });
+            }
+        });
+        running.insert(
+            job,
+            Running {
+                since: now,
+                ended,
+                handle,
+            },
+        );
+    }
+
+    /// Waits up to the grace period for runs in progress; returns those still going.
+    async fn stop(&self, running: HashMap<Job, Running>) -> Vec<Job> {
+        let mut going: Vec<(Job, JoinHandle<()>)> = running
+            .into_iter()
+            .filter(|(_, run)| run.is_going())
+            .map(|(job, run)| (job, run.handle))
+            .collect();
+        going.sort_by_key(|(job, _)| job.name());
+        let jobs: Vec<Job> = going.iter().map(|(job, _)| *job).collect();
+        let names = jobs.iter().map(|j| j.name()).collect::<Vec<_>>().join(", ");
+        tracing::info!(
+            running = %names,
+            grace_secs = self.grace.as_secs(),
+            "scheduler stopping: no new runs; waiting up to {} s for {} run(s) in progress{}",
+            self.grace.as_secs(),
+            jobs.len(),
+            if jobs.is_empty() { String::new() } else { format!(" ({names})") }
+        );
+        self.emit(Event::Stopping {
+            running: jobs.clone(),
+        });
+        let wait_all = async {
+            for (job, handle) in going.iter_mut() {
+                if let Err(error) = handle.await {
+                    tracing::error!(job = job.name(), %error, "a run ended abnormally");
+                }
+            }
+        };
+        if tokio::time::timeout(self.grace, wait_all).await.is_ok() {
+            tracing::info!("scheduler stopped");
+            return Vec::new();
+        }
+        let abandoned: Vec<Job> = going
+            .iter()
+            .filter(|(_, handle)| !handle.is_finished())
+            .map(|(job, _)| *job)
+            .collect();
+        let names = abandoned
+            .iter()
+            .map(|j| j.name())
+            .collect::<Vec<_>>()
+            .join(", ");
+        tracing::warn!(
+            abandoned = %names,
+            "scheduler stopped with runs still going after {} s ({names}); their leases expire and a later run takes their work over",
+            self.grace.as_secs()
+        );
+        abandoned
+    }
+
+    fn emit(&self, event: Event) {
+        if let Some(events) = &self.events {
+            let _ = events.send(event);
+        }
+    }
+}

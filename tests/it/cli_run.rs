@@ -1,0 +1,147 @@
+//! `supacron run <job>`: one in-process run, the function's JSON answer on stdout, logs on
+//! stderr, and an exit code a crontab can act on — 0 completed, 1 could not, 2 usage.
+
+use testkit::TestEnv;
+
+use crate::support::supacron::{borrowed, run};
+
+/// A database with the demo seed behind the dev server; no `CRON_SECRET` on purpose: an
+/// in-process run is trusted.
+async fn seeded() -> TestEnv {
+    let mut env = TestEnv::start().await;
+    env.db.seed().await;
+    env
+}
+
+fn env(test: &TestEnv) -> Vec<(&'static str, String)> {
+    vec![
+        ("SUPABASE_URL", test.rest_url()),
+        ("SUPABASE_SERVICE_ROLE_KEY", test.secret_key.clone()),
+    ]
+}
+
+#[tokio::test]
+async fn a_completed_run_prints_its_answer_and_exits_0() {
+    let test = seeded().await;
+    let env = env(&test);
+    let output = run(&["run", "patch"], &borrowed(&env)).await;
+    assert_eq!(output.code, 0, "{}\n{}", output.stdout, output.stderr);
+    let answer = output.answer();
+    assert_eq!(answer["job"], "patch");
+    assert_eq!(answer["dry_run"], false);
+    // The seed's queue: 9 jobs apply, its malformed job is dead, one is not due yet.
+    assert_eq!(answer["ok_count"], 9, "{answer}");
+    assert_eq!(answer["dead_count"], 1, "{answer}");
+    assert_eq!(
+        answer["status"], "partial",
+        "a dead job makes the run partial"
+    );
+    assert_eq!(
+        output.stdout.lines().count(),
+        1,
+        "only the answer on stdout"
+    );
+    assert!(
+        output.stderr.contains("\"trigger\":\"manual\""),
+        "the run's log line is on stderr: {}",
+        output.stderr
+    );
+    let done: i64 = test
+        .db
+        .client
+        .query_one("select count(*) from patch_jobs where status = 'done'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(done, 9);
+}
+
+#[tokio::test]
+async fn seed_002_names_and_dry_runs_work() {
+    let test = seeded().await;
+    let env = env(&test);
+    let outcomes = run(&["run", "--job=outcomes"], &borrowed(&env)).await;
+    assert_eq!(outcomes.code, 0, "{}", outcomes.stderr);
+    assert_eq!(outcomes.answer()["job"], "outcomes");
+    let pending: i64 = test
+        .db
+        .client
+        .query_one(
+            "select count(*) from decisions d join outcomes o on o.decision_id = d.id where d.reward is null",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    for args in [
+        &["run", "rewards", "--dry-run"][..],
+        &["run", "--job=calculate-pending", "--dry-run"],
+        &["run", "/api/training/calculate-pending", "--dry-run"],
+    ] {
+        let output = run(args, &borrowed(&env)).await;
+        assert_eq!(output.code, 0, "{args:?}: {}", output.stderr);
+        let answer = output.answer();
+        assert_eq!(answer["job"], "rewards", "{args:?}");
+        assert_eq!(answer["dry_run"], true, "{args:?}");
+        assert_eq!(answer["remaining"], pending, "{args:?}: {answer}");
+    }
+    let rewards = run(&["run", "--job=rewards"], &borrowed(&env)).await;
+    assert_eq!(rewards.code, 0, "{}", rewards.stderr);
+    let answer = rewards.answer();
+    // The seed holds one decision with an action the reward function does not know.
+    assert_eq!(answer["processed"], pending, "{answer}");
+    assert_eq!(answer["failed_count"], 1, "{answer}");
+    assert_eq!(answer["ok_count"], pending - 1, "{answer}");
+}
+
+#[tokio::test]
+async fn an_unreachable_supabase_exits_non_zero_with_the_503_answer() {
+    let env = [
+        ("SUPABASE_URL", "http://127.0.0.1:9"),
+        ("SUPABASE_SERVICE_ROLE_KEY", "sb_secret_unreachable-key-1"),
+        ("SUPABASE_TIMEOUT_SECS", "2"),
+    ];
+    let output = run(&["run", "outcomes"], &env).await;
+    assert_eq!(output.code, 1, "{}\n{}", output.stdout, output.stderr);
+    let answer = output.answer();
+    assert_eq!(answer["error"], "supabase_unavailable", "{answer}");
+    assert!(!output.stdout.contains("unreachable-key-1"));
+    assert!(!output.stderr.contains("unreachable-key-1"));
+}
+
+#[tokio::test]
+async fn missing_configuration_exits_non_zero_naming_the_variables() {
+    let output = run(&["run", "patch"], &[]).await;
+    assert_eq!(output.code, 1);
+    let message = output.answer()["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("SUPABASE_URL") && message.contains("SUPABASE_SERVICE_ROLE_KEY"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("CRON_SECRET"),
+        "in-process runs need no secret: {message}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_job_is_a_usage_error_and_runs_nothing() {
+    for args in [
+        &["run", "teleport"][..],
+        &["run"],
+        &["run", "--job", "nope"],
+    ] {
+        let output = run(args, &[]).await;
+        assert_eq!(output.code, 2, "{args:?}: {}", output.stderr);
+        assert!(output.stdout.is_empty(), "{args:?}: {}", output.stdout);
+        assert!(
+            output
+                .stderr
+                .contains("patch, memory, schedule, outcomes, rewards"),
+            "{args:?}: {}",
+            output.stderr
+        );
+    }
+    let output = run(&["frobnicate"], &[]).await;
+    assert_eq!(output.code, 2);
+}
