@@ -3,6 +3,7 @@
 //! database is involved, to real PostgreSQL through the PostgREST-compatible dev server.
 
 mod cli_run;
+mod cli_scheduler;
 mod cli_serve;
 mod functions_auth;
 mod patch_concurrency;
