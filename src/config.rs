@@ -73,6 +73,21 @@ pub struct Tunables {
     pub reward_speed_weight: f64,
     /// `REWARD_CONFIDENCE_WEIGHT` (default 0.5, in [0, 1]): how much confidence scales a reward.
     pub reward_confidence_weight: f64,
+    /// `MEMORY_MIN_NEW_MESSAGES` (default 10): new messages a conversation needs before the
+    /// memory job summarises it.
+    pub memory_min_new_messages: u64,
+    /// `MEMORY_MAX_CONVERSATIONS_PER_RUN` (default 20): LLM calls one memory run may pay for.
+    pub memory_max_conversations: u64,
+    /// `MEMORY_MAX_MESSAGES` (default 50): new messages put in one prompt; the rest wait.
+    pub memory_max_messages: u64,
+    /// `MEMORY_MAX_PROMPT_CHARS` (default 16000): characters of messages in one prompt.
+    pub memory_max_prompt_chars: u64,
+    /// `SCHEDULE_MAX_TICKS_PER_RUN` (default 50): posts one schedule run may generate.
+    pub schedule_max_ticks: u64,
+    /// `LLM_CONCURRENCY` (default 4): LLM calls in flight at once.
+    pub llm_concurrency: u64,
+    /// `MINIMAX_MAX_TOKENS` (default 2048): `max_tokens` of every call (reasoning included).
+    pub minimax_max_tokens: u64,
 }
 
 impl Default for Tunables {
@@ -86,6 +101,13 @@ impl Default for Tunables {
             patch_conflict_backoff_ms: 80,
             reward_speed_weight: 0.5,
             reward_confidence_weight: 0.5,
+            memory_min_new_messages: 10,
+            memory_max_conversations: 20,
+            memory_max_messages: 50,
+            memory_max_prompt_chars: 16_000,
+            schedule_max_ticks: 50,
+            llm_concurrency: 4,
+            minimax_max_tokens: 2048,
         }
     }
 }
@@ -301,6 +323,52 @@ impl Config {
                 "REWARD_CONFIDENCE_WEIGHT",
                 &mut invalid,
             ),
+            memory_min_new_messages: positive(
+                get("MEMORY_MIN_NEW_MESSAGES"),
+                "MEMORY_MIN_NEW_MESSAGES",
+                defaults.memory_min_new_messages,
+                &mut invalid,
+            ),
+            memory_max_conversations: positive(
+                get("MEMORY_MAX_CONVERSATIONS_PER_RUN"),
+                "MEMORY_MAX_CONVERSATIONS_PER_RUN",
+                defaults.memory_max_conversations,
+                &mut invalid,
+            )
+            .min(1000),
+            memory_max_messages: positive(
+                get("MEMORY_MAX_MESSAGES"),
+                "MEMORY_MAX_MESSAGES",
+                defaults.memory_max_messages,
+                &mut invalid,
+            )
+            .min(1000),
+            memory_max_prompt_chars: positive(
+                get("MEMORY_MAX_PROMPT_CHARS"),
+                "MEMORY_MAX_PROMPT_CHARS",
+                defaults.memory_max_prompt_chars,
+                &mut invalid,
+            ),
+            schedule_max_ticks: positive(
+                get("SCHEDULE_MAX_TICKS_PER_RUN"),
+                "SCHEDULE_MAX_TICKS_PER_RUN",
+                defaults.schedule_max_ticks,
+                &mut invalid,
+            )
+            .min(1000),
+            llm_concurrency: positive(
+                get("LLM_CONCURRENCY"),
+                "LLM_CONCURRENCY",
+                defaults.llm_concurrency,
+                &mut invalid,
+            )
+            .min(32),
+            minimax_max_tokens: positive(
+                get("MINIMAX_MAX_TOKENS"),
+                "MINIMAX_MAX_TOKENS",
+                defaults.minimax_max_tokens,
+                &mut invalid,
+            ),
         };
         Config {
             cron_secret,
@@ -352,8 +420,15 @@ impl Config {
             missing.push("MINIMAX_API_KEY");
         }
         let relevant = |reason: &String| {
-            let llm_var =
-                reason.starts_with("MINIMAX_") || reason.starts_with("SUPACRON_LLM_PROVIDER");
+            let llm_var = [
+                "MINIMAX_",
+                "SUPACRON_LLM_PROVIDER",
+                "MEMORY_",
+                "SCHEDULE_",
+                "LLM_",
+            ]
+            .iter()
+            .any(|prefix| reason.starts_with(prefix));
             needs.llm || !llm_var
         };
         let invalid: Vec<String> = self

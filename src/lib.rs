@@ -17,6 +17,7 @@ pub mod error;
 pub mod function;
 pub mod job;
 pub mod jobs;
+pub mod llm;
 pub mod logging;
 pub mod retry;
 pub mod run;

@@ -1,14 +1,18 @@
 //! The jobs: one module per job, each a run-once pass over its work.
 //!
-//! [`run`] dispatches an authorized, configured invocation to its job. A job whose code
-//! has not landed answers 501 naming itself, so no function pretends to work.
+//! [`run`] dispatches an authorized, configured invocation to its job.
 
+pub mod failure_log;
+pub mod lease;
+pub mod memory;
 pub mod patch;
+pub mod schedule;
 pub mod training;
 
 use crate::config::JobConfig;
 use crate::error::AppError;
 use crate::job::Job;
+use crate::llm::Llm;
 use crate::run::{RunContext, RunSummary};
 use crate::supabase::Supabase;
 
@@ -26,6 +30,21 @@ pub async fn run(ctx: &RunContext, config: &JobConfig) -> Result<RunSummary, App
         }
         Job::Outcomes => training::outcomes::run(ctx, db).await,
         Job::Rewards => training::rewards::run(ctx, db, &config.tunables.reward_weights()).await,
-        job @ (Job::Memory | Job::Schedule) => Err(AppError::NotImplemented(job)),
+        Job::Memory => {
+            let settings = memory::MemorySettings::from_tunables(&config.tunables);
+            memory::run(ctx, db, &llm(config)?, &settings).await
+        }
+        Job::Schedule => {
+            let settings = schedule::ScheduleSettings::from_tunables(&config.tunables);
+            schedule::run(ctx, db, &llm(config)?, &settings).await
+        }
     }
+}
+
+fn llm(config: &JobConfig) -> Result<Llm, AppError> {
+    config
+        .llm
+        .as_ref()
+        .map(Llm::from_config)
+        .ok_or_else(|| AppError::Internal("the LLM configuration was not loaded".into()))
 }

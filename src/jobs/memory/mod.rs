@@ -1,0 +1,286 @@
+//! Memory summarisation (`api/cron/memory`, `*/10 * * * *`): conversations with at least
+//! `MEMORY_MIN_NEW_MESSAGES` new messages get a long-term memory written by the LLM.
+//!
+//! One run: take the job's lease ([`super::lease`]; a run that finds it held does nothing
+//! and answers `skipped`), pick up to `MEMORY_MAX_CONVERSATIONS_PER_RUN` conversations with
+//! their prompt inputs in one round trip (`pick_memory_conversations`, oldest first), call
+//! the LLM for them with at most `LLM_CONCURRENCY` calls in flight, and commit each memory
+//! and its conversation's cursor in one SQL function (`commit_memory`, a compare-and-swap on
+//! the cursor plus a unique key on the range: no second memory for the same messages).
+//! An LLM failure writes nothing but the conversation's `memory_last_error` and a backoff; a
+//! later run tries again. Items the time budget cannot fit are left for the next run.
+
+pub mod offline;
+pub mod prompt;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use serde::Serialize;
+use serde_json::json;
+
+use self::prompt::{Candidate, MemoryDraft};
+use super::failure_log::FailureLog;
+use super::lease;
+use crate::config::Tunables;
+use crate::error::AppError;
+use crate::llm::{Completion, Llm, LlmError, LlmErrorClass, MIN_CALL_BUDGET, OFFLINE_MODEL, Usage};
+use crate::run::{RunContext, RunStatus, RunSummary};
+use crate::supabase::Supabase;
+
+/// How the memory job runs (from the tunables; tests set `now`).
+#[derive(Clone, Debug)]
+pub struct MemorySettings {
+    /// New messages a conversation needs to be summarised.
+    pub min_new_messages: u64,
+    /// Conversations (LLM calls) per run at most.
+    pub max_conversations: u64,
+    /// Messages per prompt at most.
+    pub max_messages: u64,
+    /// Characters of messages per prompt at most.
+    pub max_prompt_chars: u64,
+    /// LLM calls in flight at once.
+    pub concurrency: u64,
+    /// `max_tokens` per call.
+    pub max_tokens: u64,
+    /// The time the run acts at (`None`: the clock). Tests move time with it.
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl MemorySettings {
+    /// Settings from the operator's tunables.
+    pub fn from_tunables(t: &Tunables) -> Self {
+        MemorySettings {
+            min_new_messages: t.memory_min_new_messages,
+            max_conversations: t.memory_max_conversations,
+            max_messages: t.memory_max_messages,
+            max_prompt_chars: t.memory_max_prompt_chars,
+            concurrency: t.llm_concurrency,
+            max_tokens: t.minimax_max_tokens,
+            now: None,
+        }
+    }
+}
+
+/// What a memory run answers.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MemoryReport {
+    /// Conversations picked.
+    pub processed: usize,
+    /// Memories written.
+    pub ok_count: usize,
+    /// Conversations whose LLM call failed (nothing written; retried by a later run).
+    pub failed_count: usize,
+    /// Conversations another writer got to first (cursor moved): nothing written.
+    pub skipped: usize,
+    /// Conversations picked but not started: the time budget was spent.
+    pub left_for_later: usize,
+    /// Conversations still due when the run ended.
+    pub remaining: i64,
+    /// Why the run did nothing, when it did nothing on purpose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped_reason: Option<String>,
+    /// LLM usage of the run.
+    #[serde(flatten)]
+    pub usage: Usage,
+}
+
+enum Outcome {
+    Written(Option<Completion>),
+    Moved(Option<Completion>),
+    Failed,
+    Left,
+}
+
+/// One run of the memory job.
+pub async fn run(
+    ctx: &RunContext,
+    db: &Supabase,
+    llm: &Llm,
+    settings: &MemorySettings,
+) -> Result<RunSummary, AppError> {
+    let now = settings.now.unwrap_or_else(Utc::now);
+    let mut report = MemoryReport::default();
+    if ctx.dry_run {
+        report.remaining = count_due(db, settings, now).await?;
+        return Ok(RunSummary::new(RunStatus::Ok, &report));
+    }
+    let held = lease::acquire(db, ctx, now).await?;
+    if !held.acquired {
+        let reason = held.busy_reason();
+        tracing::info!(reason = %reason, "memory run skipped");
+        report.skipped_reason = Some(reason);
+        report.remaining = count_due(db, settings, now).await?;
+        return Ok(RunSummary::new(RunStatus::Skipped, &report));
+    }
+    let result = summarise_due(ctx, db, llm, settings, now, &mut report).await;
+    lease::release(db, ctx).await;
+    result?;
+    report.remaining = count_due(db, settings, now).await?;
+    let status = if report.failed_count > 0 || report.left_for_later > 0 || report.remaining > 0 {
+        RunStatus::Partial
+    } else {
+        RunStatus::Ok
+    };
+    Ok(RunSummary::new(status, &report))
+}
+
+async fn count_due(
+    db: &Supabase,
+    settings: &MemorySettings,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    Ok(db
+        .rpc(
+            "count_memory_candidates",
+            &json!({ "p_min_new": settings.min_new_messages, "p_now": now }),
+        )
+        .await?)
+}
+
+async fn summarise_due(
+    ctx: &RunContext,
+    db: &Supabase,
+    llm: &Llm,
+    settings: &MemorySettings,
+    now: DateTime<Utc>,
+    report: &mut MemoryReport,
+) -> Result<(), AppError> {
+    let picked: Vec<Candidate> = db
+        .rpc(
+            "pick_memory_conversations",
+            &json!({
+                "p_min_new": settings.min_new_messages,
+                "p_limit": settings.max_conversations,
+                "p_max_messages": settings.max_messages,
+                "p_now": now,
+            }),
+        )
+        .await?;
+    report.processed = picked.len();
+    let failures = FailureLog::default();
+    let outcomes: Vec<Result<Outcome, AppError>> = futures_util::stream::iter(picked.iter())
+        .map(|candidate| summarise_one(ctx, db, llm, settings, now, candidate, &failures))
+        .buffer_unordered(settings.concurrency.max(1) as usize)
+        .collect()
+        .await;
+    let mut first_error = None;
+    for outcome in outcomes {
+        match outcome {
+            Ok(Outcome::Written(completion)) => {
+                report.ok_count += 1;
+                completion.iter().for_each(|c| report.usage.add(c));
+            }
+            Ok(Outcome::Moved(completion)) => {
+                report.skipped += 1;
+                completion.iter().for_each(|c| report.usage.add(c));
+            }
+            Ok(Outcome::Failed) => report.failed_count += 1,
+            Ok(Outcome::Left) => report.left_for_later += 1,
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+async fn summarise_one(
+    ctx: &RunContext,
+    db: &Supabase,
+    llm: &Llm,
+    settings: &MemorySettings,
+    now: DateTime<Utc>,
+    candidate: &Candidate,
+    failures: &FailureLog,
+) -> Result<Outcome, AppError> {
+    if ctx.remaining() < MIN_CALL_BUDGET {
+        return Ok(Outcome::Left);
+    }
+    let max_chars = settings.max_prompt_chars as usize;
+    let Some(input) = prompt::select(candidate, max_chars) else {
+        return Ok(Outcome::Left);
+    };
+    let generated: Result<(MemoryDraft, Option<Completion>), LlmError> = match llm {
+        Llm::Offline => Ok((offline::summarise(&input), None)),
+        Llm::Minimax(client) => {
+            let messages = prompt::messages(&input, max_chars);
+            match client
+                .chat(&messages, settings.max_tokens as u32, ctx.remaining())
+                .await
+            {
+                Ok(completion) => prompt::parse(&completion.content).map(|d| (d, Some(completion))),
+                Err(error) => Err(error),
+            }
+        }
+    };
+    let (draft, completion) = match generated {
+        Ok(done) => done,
+        Err(error) => {
+            if error.class == LlmErrorClass::Retryable && ctx.remaining() < MIN_CALL_BUDGET {
+                tracing::info!(conversation_id = %candidate.conversation_id, "left for the next run: the time budget is spent");
+                return Ok(Outcome::Left);
+            }
+            record_failure(db, candidate, &error, now, failures).await?;
+            return Ok(Outcome::Failed);
+        }
+    };
+    let (model, prompt_tokens, completion_tokens) = match &completion {
+        Some(c) => (c.model.as_str(), c.prompt_tokens, c.completion_tokens),
+        None => (OFFLINE_MODEL, None, None),
+    };
+    let committed: String = db
+        .rpc(
+            "commit_memory",
+            &json!({
+                "p_conversation_id": candidate.conversation_id,
+                "p_expected_cursor": candidate.memory_cursor,
+                "p_from": input.from_id,
+                "p_to": input.to_id,
+                "p_summary": draft.summary,
+                "p_facts": draft.facts,
+                "p_model": model,
+                "p_prompt_tokens": prompt_tokens,
+                "p_completion_tokens": completion_tokens,
+            }),
+        )
+        .await?;
+    Ok(if committed == "committed" {
+        Outcome::Written(completion)
+    } else {
+        tracing::info!(
+            conversation_id = %candidate.conversation_id,
+            result = %committed,
+            "memory not written: another writer moved the conversation's cursor first"
+        );
+        Outcome::Moved(completion)
+    })
+}
+
+async fn record_failure(
+    db: &Supabase,
+    candidate: &Candidate,
+    error: &LlmError,
+    now: DateTime<Utc>,
+    failures: &FailureLog,
+) -> Result<(), AppError> {
+    if failures.admit() {
+        tracing::warn!(
+            conversation_id = %candidate.conversation_id,
+            class = error.class.as_str(),
+            http_status = error.status,
+            error = %error,
+            "memory not written: the LLM call failed; a later run retries"
+        );
+    }
+    let _: serde_json::Value = db
+        .rpc(
+            "fail_memory",
+            &json!({
+                "p_conversation_id": candidate.conversation_id,
+                "p_error": error.to_string(),
+                "p_now": now,
+            }),
+        )
+        .await?;
+    Ok(())
+}

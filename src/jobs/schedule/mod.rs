@@ -1,0 +1,313 @@
+//! Schedule ticks (`api/cron/schedule`, `0 * * * *`): characters' posts and diary entries,
+//! generated once per slot of each `character_schedules` row.
+//!
+//! One run: take the job's lease ([`super::lease`]), read the due schedules, compute in Rust
+//! ([`slots`]) which slots fire, which are skipped (catch-up policy) and each row's next
+//! run time, and record all of that in one round trip (`advance_schedules`: ticks unique per
+//! schedule and slot, each row fenced by the `next_run_at` it was read with). Then generate
+//! content for the open ticks (new ones and those a failed call left), at most
+//! `SCHEDULE_MAX_TICKS_PER_RUN`, `LLM_CONCURRENCY` calls at once, and store each post with
+//! its tick marked done in one SQL function (`complete_schedule_tick`, unique per tick).
+//!
+//! A row with an invalid expression, zone or policy gets `last_error` and `next_run_at =
+//! NULL` and stays enabled: it is checked again every run and works again as soon as it is
+//! fixed, without stopping the others. An LLM failure marks the tick `failed` (retried by
+//! later runs, up to [`MAX_TICK_ATTEMPTS`] times).
+
+pub mod prompt;
+pub mod slots;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use self::prompt::OpenTick;
+use self::slots::{DueSchedule, Plan};
+use super::failure_log::FailureLog;
+use super::lease;
+use crate::config::Tunables;
+use crate::error::AppError;
+use crate::llm::{Completion, Llm, LlmError, LlmErrorClass, MIN_CALL_BUDGET, OFFLINE_MODEL, Usage};
+use crate::run::{RunContext, RunStatus, RunSummary};
+use crate::supabase::Supabase;
+
+/// Failed generations after which a tick is no longer retried.
+pub const MAX_TICK_ATTEMPTS: i32 = 5;
+/// Due schedules read per run.
+const MAX_DUE_SCHEDULES: usize = 500;
+
+/// How the schedule job runs (from the tunables; tests set `now`).
+#[derive(Clone, Debug)]
+pub struct ScheduleSettings {
+    /// Ticks generated per run at most.
+    pub max_ticks: u64,
+    /// LLM calls in flight at once.
+    pub concurrency: u64,
+    /// `max_tokens` per call.
+    pub max_tokens: u64,
+    /// The time the run acts at (`None`: the clock). Tests move time with it.
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl ScheduleSettings {
+    /// Settings from the operator's tunables.
+    pub fn from_tunables(t: &Tunables) -> Self {
+        ScheduleSettings {
+            max_ticks: t.schedule_max_ticks,
+            concurrency: t.llm_concurrency,
+            max_tokens: t.minimax_max_tokens,
+            now: None,
+        }
+    }
+}
+
+/// What a schedule run answers.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ScheduleReport {
+    /// Due schedules looked at.
+    pub schedules_due: usize,
+    /// Schedules that cannot be scheduled (their `last_error` says why).
+    pub invalid: usize,
+    /// New ticks recorded to fire.
+    pub ticks_fired: i64,
+    /// Missed slots recorded as skipped (catch-up policy).
+    pub ticks_skipped: i64,
+    /// Ticks content was generated for.
+    pub processed: usize,
+    /// Posts written.
+    pub ok_count: usize,
+    /// Ticks whose generation failed (retried by a later run).
+    pub failed_count: usize,
+    /// Ticks not started: the time budget was spent.
+    pub left_for_later: usize,
+    /// Open ticks and due schedules when the run ended.
+    pub remaining: i64,
+    /// Why the run did nothing, when it did nothing on purpose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped_reason: Option<String>,
+    /// LLM usage of the run.
+    #[serde(flatten)]
+    pub usage: Usage,
+}
+
+#[derive(Deserialize)]
+struct Advanced {
+    fired: i64,
+    skipped: i64,
+}
+
+#[derive(Deserialize)]
+struct Work {
+    due_schedules: i64,
+    open_ticks: i64,
+}
+
+enum Outcome {
+    Written(Option<Completion>),
+    Duplicate,
+    Failed,
+    Left,
+}
+
+/// One run of the schedule job.
+pub async fn run(
+    ctx: &RunContext,
+    db: &Supabase,
+    llm: &Llm,
+    settings: &ScheduleSettings,
+) -> Result<RunSummary, AppError> {
+    let now = settings.now.unwrap_or_else(Utc::now);
+    let mut report = ScheduleReport::default();
+    if ctx.dry_run {
+        report.remaining = count_work(db, now).await?;
+        return Ok(RunSummary::new(RunStatus::Ok, &report));
+    }
+    let held = lease::acquire(db, ctx, now).await?;
+    if !held.acquired {
+        let reason = held.busy_reason();
+        tracing::info!(reason = %reason, "schedule run skipped");
+        report.skipped_reason = Some(reason);
+        report.remaining = count_work(db, now).await?;
+        return Ok(RunSummary::new(RunStatus::Skipped, &report));
+    }
+    let result = async {
+        advance(db, now, &mut report).await?;
+        generate_open(ctx, db, llm, settings, &mut report).await
+    }
+    .await;
+    lease::release(db, ctx).await;
+    result?;
+    report.remaining = count_work(db, now).await?;
+    let status = if report.failed_count + report.invalid + report.left_for_later > 0
+        || report.remaining > 0
+    {
+        RunStatus::Partial
+    } else {
+        RunStatus::Ok
+    };
+    Ok(RunSummary::new(status, &report))
+}
+
+/// Open ticks plus valid due schedules.
+async fn count_work(db: &Supabase, now: DateTime<Utc>) -> Result<i64, AppError> {
+    let work: Work = db
+        .rpc(
+            "count_schedule_work",
+            &json!({ "p_now": now, "p_max_attempts": MAX_TICK_ATTEMPTS }),
+        )
+        .await?;
+    Ok(work.due_schedules + work.open_ticks)
+}
+
+/// Records fired and skipped ticks and every due row's next run time.
+async fn advance(
+    db: &Supabase,
+    now: DateTime<Utc>,
+    report: &mut ScheduleReport,
+) -> Result<(), AppError> {
+    let due: Vec<DueSchedule> = db
+        .rpc(
+            "due_schedules",
+            &json!({ "p_now": now, "p_limit": MAX_DUE_SCHEDULES }),
+        )
+        .await?;
+    report.schedules_due = due.len();
+    if due.is_empty() {
+        return Ok(());
+    }
+    let plans: Vec<Plan> = due.iter().map(|row| slots::plan(row, now)).collect();
+    let failures = FailureLog::default();
+    for plan in plans.iter().filter(|p| p.error.is_some()) {
+        report.invalid += 1;
+        if failures.admit() {
+            tracing::warn!(
+                schedule_id = %plan.id,
+                error = plan.error.as_deref().unwrap_or(""),
+                "schedule skipped: fix the row (its last_error says how); the others go on"
+            );
+        }
+    }
+    let advanced: Advanced = db
+        .rpc(
+            "advance_schedules",
+            &json!({ "p_plans": plans, "p_now": now }),
+        )
+        .await?;
+    report.ticks_fired = advanced.fired;
+    report.ticks_skipped = advanced.skipped;
+    Ok(())
+}
+
+async fn generate_open(
+    ctx: &RunContext,
+    db: &Supabase,
+    llm: &Llm,
+    settings: &ScheduleSettings,
+    report: &mut ScheduleReport,
+) -> Result<(), AppError> {
+    let ticks: Vec<OpenTick> = db
+        .rpc(
+            "open_schedule_ticks",
+            &json!({ "p_limit": settings.max_ticks, "p_max_attempts": MAX_TICK_ATTEMPTS }),
+        )
+        .await?;
+    report.processed = ticks.len();
+    let failures = FailureLog::default();
+    let outcomes: Vec<Result<Outcome, AppError>> = futures_util::stream::iter(ticks.iter())
+        .map(|tick| generate_one(ctx, db, llm, settings, tick, &failures))
+        .buffer_unordered(settings.concurrency.max(1) as usize)
+        .collect()
+        .await;
+    let mut first_error = None;
+    for outcome in outcomes {
+        match outcome {
+            Ok(Outcome::Written(completion)) => {
+                report.ok_count += 1;
+                completion.iter().for_each(|c| report.usage.add(c));
+            }
+            Ok(Outcome::Duplicate) => {}
+            Ok(Outcome::Failed) => report.failed_count += 1,
+            Ok(Outcome::Left) => report.left_for_later += 1,
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+async fn generate_one(
+    ctx: &RunContext,
+    db: &Supabase,
+    llm: &Llm,
+    settings: &ScheduleSettings,
+    tick: &OpenTick,
+    failures: &FailureLog,
+) -> Result<Outcome, AppError> {
+    if ctx.remaining() < MIN_CALL_BUDGET {
+        return Ok(Outcome::Left);
+    }
+    let generated: Result<(String, Option<Completion>), LlmError> = match llm {
+        Llm::Offline => Ok((prompt::offline(tick), None)),
+        Llm::Minimax(client) => match client
+            .chat(
+                &prompt::messages(tick),
+                settings.max_tokens as u32,
+                ctx.remaining(),
+            )
+            .await
+        {
+            Ok(completion) => {
+                prompt::parse(&completion.content).map(|text| (text, Some(completion)))
+            }
+            Err(error) => Err(error),
+        },
+    };
+    let (content, completion) = match generated {
+        Ok(done) => done,
+        Err(error) => {
+            if error.class == LlmErrorClass::Retryable && ctx.remaining() < MIN_CALL_BUDGET {
+                return Ok(Outcome::Left);
+            }
+            if failures.admit() {
+                tracing::warn!(
+                    tick_id = tick.tick_id,
+                    schedule_id = %tick.schedule_id,
+                    class = error.class.as_str(),
+                    http_status = error.status,
+                    error = %error,
+                    "post not written: the LLM call failed; the tick stays open for a later run"
+                );
+            }
+            let _: serde_json::Value = db
+                .rpc(
+                    "fail_schedule_tick",
+                    &json!({ "p_tick_id": tick.tick_id, "p_error": error.to_string() }),
+                )
+                .await?;
+            return Ok(Outcome::Failed);
+        }
+    };
+    let (model, prompt_tokens, completion_tokens) = match &completion {
+        Some(c) => (c.model.as_str(), c.prompt_tokens, c.completion_tokens),
+        None => (OFFLINE_MODEL, None, None),
+    };
+    let written: String = db
+        .rpc(
+            "complete_schedule_tick",
+            &json!({
+                "p_tick_id": tick.tick_id,
+                "p_content": content,
+                "p_model": model,
+                "p_prompt_tokens": prompt_tokens,
+                "p_completion_tokens": completion_tokens,
+            }),
+        )
+        .await?;
+    Ok(if written == "written" {
+        Outcome::Written(completion)
+    } else {
+        Outcome::Duplicate
+    })
+}
