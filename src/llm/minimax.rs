@@ -54,8 +54,7 @@ struct ChatRequest<'a> {
 #[derive(Deserialize)]
 struct ChatResponse {
     model: Option<String>,
-    #[serde(default)]
-    choices: Vec<Choice>,
+    choices: Option<Vec<Choice>>,
     usage: Option<UsageBody>,
     base_resp: Option<BaseResp>,
 }
@@ -260,6 +259,7 @@ impl MinimaxClient {
         }
         let content = answer
             .choices
+            .unwrap_or_default()
             .into_iter()
             .next()
             .and_then(|c| c.message)

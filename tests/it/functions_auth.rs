@@ -10,7 +10,7 @@ const INTERNAL_KEY: &str = "internal-key-value-0815";
 const SERVICE_KEY: &str = "sb_secret_service-key-value-1234";
 
 /// A configuration whose Supabase is unreachable: an accepted request gets as far as
-/// the job, which answers 501 (not built yet) or 503 (Supabase unreachable).
+/// the job, which answers 503 (Supabase unreachable).
 fn env() -> Vec<(&'static str, &'static str)> {
     vec![
         ("CRON_SECRET", SECRET),
@@ -23,7 +23,7 @@ fn env() -> Vec<(&'static str, &'static str)> {
 }
 
 fn accepted(answer: &Answer) -> bool {
-    matches!(answer.status, 501 | 503) && answer.body["run_id"].is_string()
+    answer.status == 503 && answer.body["run_id"].is_string()
 }
 
 #[tokio::test]
@@ -280,36 +280,6 @@ async fn other_methods_get_405_with_allow() {
         .await;
         assert_eq!(answer.status, 405, "{method}: {}", answer.text);
         assert_eq!(answer.headers["allow"], "GET, POST");
-    }
-}
-
-#[tokio::test]
-async fn unbuilt_jobs_answer_501_naming_the_job() {
-    let client = Client::new();
-    // Shrinks as each job's issue lands.
-    let unbuilt = [
-        ("/api/cron/memory", "memory"),
-        ("/api/cron/schedule", "schedule"),
-    ];
-    for (path, binary) in FUNCTIONS {
-        let Some((_, job)) = unbuilt.iter().find(|(p, _)| *p == path) else {
-            continue;
-        };
-        let function = FunctionProcess::start(binary, path, &env());
-        let answer = send(
-            client
-                .get(&function.url)
-                .header("Authorization", format!("Bearer {SECRET}")),
-        )
-        .await;
-        assert_eq!(answer.status, 501, "{path}: {}", answer.text);
-        assert_eq!(answer.body["job"], *job);
-        assert!(
-            answer.body["message"]
-                .as_str()
-                .unwrap()
-                .contains(&format!("the {job} job is not implemented"))
-        );
     }
 }
 

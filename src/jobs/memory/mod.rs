@@ -158,8 +158,13 @@ async fn summarise_due(
         .await?;
     report.processed = picked.len();
     let failures = FailureLog::default();
-    let outcomes: Vec<Result<Outcome, AppError>> = futures_util::stream::iter(picked.iter())
+    // The futures are made before the stream so that no closure is held across an await
+    // (which would defeat the `Send` check of the function's handler).
+    let work: Vec<_> = picked
+        .iter()
         .map(|candidate| summarise_one(ctx, db, llm, settings, now, candidate, &failures))
+        .collect();
+    let outcomes: Vec<Result<Outcome, AppError>> = futures_util::stream::iter(work)
         .buffer_unordered(settings.concurrency.max(1) as usize)
         .collect()
         .await;

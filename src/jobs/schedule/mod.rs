@@ -214,8 +214,12 @@ async fn generate_open(
         .await?;
     report.processed = ticks.len();
     let failures = FailureLog::default();
-    let outcomes: Vec<Result<Outcome, AppError>> = futures_util::stream::iter(ticks.iter())
+    // The futures are made before the stream (see the memory job).
+    let work: Vec<_> = ticks
+        .iter()
         .map(|tick| generate_one(ctx, db, llm, settings, tick, &failures))
+        .collect();
+    let outcomes: Vec<Result<Outcome, AppError>> = futures_util::stream::iter(work)
         .buffer_unordered(settings.concurrency.max(1) as usize)
         .collect()
         .await;

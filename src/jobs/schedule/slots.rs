@@ -123,7 +123,10 @@ pub fn slots_between(
     to: DateTime<Utc>,
 ) -> Vec<DateTime<Utc>> {
     let mut slots = Vec::new();
-    let mut cursor = next_slot(cron, zone, from, true);
+    // Searching from just before `from` (not inclusively from it) also finds a slot that
+    // daylight saving moved to exactly `from`: croner does not count 03:00 as a match of
+    // `30 2 * * *` when asked from 03:00 on a spring-forward night, only when passing 02:30.
+    let mut cursor = next_slot(cron, zone, from - Duration::seconds(1), false);
     while let Some(slot) = cursor {
         if slot > to {
             break;

@@ -156,3 +156,19 @@ fn invalid_rows_get_a_readable_error_and_no_next_run() {
     );
     assert!(p.error.unwrap().contains("unknown catch_up"));
 }
+
+#[test]
+fn a_slot_moved_by_daylight_saving_is_found_when_due_at_that_instant() {
+    // next_run_at was computed as 03:00 EDT (07:00 UTC); the run at that instant fires it.
+    let p = plan(
+        &row(
+            "30 2 * * *",
+            "America/New_York",
+            "latest",
+            Some("2026-03-08T07:00:00Z"),
+        ),
+        utc("2026-03-08T07:00:00Z"),
+    );
+    assert_eq!(p.fire, vec![utc("2026-03-08T07:00:00Z")]);
+    assert_eq!(p.next_run_at, Some(utc("2026-03-09T06:30:00Z")));
+}
