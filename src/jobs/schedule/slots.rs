@@ -11,7 +11,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
@@ -110,6 +110,8 @@ pub fn next_slot(
     t: DateTime<Utc>,
     inclusive: bool,
 ) -> Option<DateTime<Utc>> {
+    // croner keeps the start's fraction of a second; slots are whole minutes.
+    let t = t.with_nanosecond(0)?;
     cron.find_next_occurrence(&zone.from_utc_datetime(&t.naive_utc()), inclusive)
         .ok()
         .map(|local| local.with_timezone(&Utc))

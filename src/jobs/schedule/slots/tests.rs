@@ -172,3 +172,15 @@ fn a_slot_moved_by_daylight_saving_is_found_when_due_at_that_instant() {
     assert_eq!(p.fire, vec![utc("2026-03-08T07:00:00Z")]);
     assert_eq!(p.next_run_at, Some(utc("2026-03-09T06:30:00Z")));
 }
+
+#[test]
+fn slots_are_whole_minutes_whatever_the_clock_reads() {
+    let now = utc("2026-11-22T12:34:56.527922Z");
+    let p = plan(&row("0 * * * *", "UTC", "latest", None), now);
+    assert_eq!(p.next_run_at, Some(utc("2026-11-22T13:00:00Z")));
+    let p = plan(
+        &row("0 * * * *", "UTC", "latest", Some("2026-11-22T12:00:00Z")),
+        now,
+    );
+    assert_eq!(p.fire, vec![utc("2026-11-22T12:00:00Z")]);
+}
