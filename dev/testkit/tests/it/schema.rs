@@ -32,7 +32,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ),
     (
         "conversations",
-        "id uuid, character_id uuid, user_id uuid, title text, memory_cursor int8, created_at timestamptz, updated_at timestamptz",
+        "id uuid, character_id uuid, user_id uuid, title text, memory_cursor int8, created_at timestamptz, updated_at timestamptz, memory_attempts int4, memory_last_error text, memory_retry_after timestamptz",
     ),
     (
         "cron_run_summary",
