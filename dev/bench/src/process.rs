@@ -1,0 +1,303 @@
+//! Cold start, size and memory of the real function binaries, each run as its own process
+//! the way `vercel dev` runs them (`VERCEL_DEV_PORT`), against the dev server.
+//!
+//! - Cold start: from just before the process is spawned to the end of its first
+//!   successful answer (connecting as soon as the port accepts), the median of many starts,
+//!   binaries interleaved; the reference is `hello-fn`, the smallest `vercel_runtime`
+//!   function built with the same profile. The functions do their real work on an empty
+//!   database (patch: claim nothing, count the queue).
+//! - Size: the file size of each binary.
+//! - Peak memory: `VmHWM` of `cron-patch` after one invocation that applies a backlog of
+//!   `memory_jobs` jobs (read from `/proc/<pid>/status` before the process is stopped).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use testkit::TestEnv;
+
+use crate::backlog::{self, Backlog};
+use crate::report::{Report, Target, ratio};
+use crate::{Options, Result};
+
+/// The function binaries (Cargo.toml `[[bin]]` names) and the paths they serve.
+pub const FUNCTIONS: [(&str, &str); 5] = [
+    ("cron-patch", "/api/cron/patch"),
+    ("cron-memory", "/api/cron/memory"),
+    ("cron-schedule", "/api/cron/schedule"),
+    (
+        "training-calculate-pending",
+        "/api/training/calculate-pending",
+    ),
+    ("training-outcomes", "/api/training/outcomes"),
+];
+
+/// The reference function.
+pub const HELLO: (&str, &str) = ("hello-fn", "/api/hello");
+
+const CRON_SECRET: &str = "bench-cron-secret-0123456789abcdef";
+const MB: f64 = 1_000_000.0;
+
+/// One binary to start.
+#[derive(Clone)]
+struct Binary {
+    name: &'static str,
+    path: PathBuf,
+    url_path: &'static str,
+}
+
+/// An answer read off the wire.
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+/// Measures and reports the process section.
+pub async fn run(options: &Options, report: &mut Report) -> Result<()> {
+    let dir = bin_dir(options)?;
+    let binaries: Vec<Binary> = std::iter::once(HELLO)
+        .chain(FUNCTIONS)
+        .map(|(name, url_path)| Binary {
+            name,
+            path: dir.join(name),
+            url_path,
+        })
+        .collect();
+    if let Some(missing) = binaries.iter().find(|b| !b.path.is_file()) {
+        return Err(format!(
+            "{} not found: build the binaries first (scripts/bench.sh does: cargo build --release \
+             -p supacron --bins && cargo build --release -p bench), or pass --bin-dir",
+            missing.path.display()
+        )
+        .into());
+    }
+    eprintln!("process: binaries from {}", dir.display());
+
+    let env = TestEnv::start().await;
+    let vars = function_env(&env);
+    let starts = options.cold_starts;
+    let list = binaries.clone();
+    let samples = tokio::task::spawn_blocking(move || cold_starts(&list, &vars, starts)).await??;
+    let measured: Vec<(&Binary, &Vec<Duration>, u16)> = binaries
+        .iter()
+        .zip(&samples)
+        .map(|(b, (times, status))| (b, times, *status))
+        .collect();
+    let hello = median(measured[0].1);
+    report.row(
+        format!("cold start: hello-fn, the vercel_runtime hello-world (median of {starts})"),
+        format!("{:.2} ms", ms(hello)),
+    );
+    for (binary, times, status) in &measured[1..] {
+        let time = median(times);
+        let value = format!("{:.2} ms, {}", ms(time), ratio(ms(time) / ms(hello)));
+        if (200..300).contains(status) {
+            let r = ms(time) / ms(hello);
+            report.check(
+                format!("cold start: {} / hello-fn", binary.name),
+                value,
+                Target::at_most(r, 1.5, "≤ 1.5×"),
+            );
+        } else {
+            report.row(
+                format!("cold start: {} / hello-fn", binary.name),
+                format!("{value} (answers {status}: not a success yet)"),
+            );
+        }
+    }
+    for (binary, _, _) in &measured {
+        let size = std::fs::metadata(&binary.path)?.len() as f64 / MB;
+        let measure = format!("binary size: {}", binary.name);
+        let value = format!("{size:.1} MB");
+        if binary.name == HELLO.0 {
+            report.row(measure, value);
+        } else {
+            report.check(measure, value, Target::at_most(size, 15.0, "≤ 15 MB"));
+        }
+    }
+    drop(env);
+
+    let jobs = options.memory_jobs;
+    let patch = dir.join("cron-patch");
+    let hello_path = dir.join(HELLO.0);
+    let backlog = Backlog {
+        characters: (jobs / 200).max(1),
+        conversations: (jobs / 20).max(1),
+        jobs,
+    };
+    let env = backlog.start(Duration::ZERO).await?;
+    let vars = function_env(&env);
+    let (peak, answer) = tokio::task::spawn_blocking(move || -> Result<(f64, Answer)> {
+        peak_memory(&patch, "/api/cron/patch", &vars)
+    })
+    .await??;
+    let body: Value = serde_json::from_str(&answer.body).map_err(|e| {
+        format!(
+            "cron-patch answered {}: {e}: {}",
+            answer.status, answer.body
+        )
+    })?;
+    if answer.status != 200 || body["processed"].as_i64() != Some(jobs) {
+        return Err(format!(
+            "cron-patch did not process the {jobs} jobs: {}",
+            answer.body
+        )
+        .into());
+    }
+    let done = backlog::verify(&env.db.client).await?;
+    if done != jobs {
+        return Err(format!("cron-patch: {done} of {jobs} jobs done").into());
+    }
+    drop(env);
+    let vars = vec![("CRON_SECRET".to_string(), CRON_SECRET.to_string())];
+    let (hello_peak, _) =
+        tokio::task::spawn_blocking(move || peak_memory(&hello_path, HELLO.1, &vars)).await??;
+    report.check(
+        format!(
+            "peak memory: cron-patch, one run of {} jobs",
+            crate::report::thousands(jobs as f64)
+        ),
+        format!("{peak:.1} MB"),
+        Target::at_most(peak, 30.0, "≤ 30 MB"),
+    );
+    report.row(
+        "peak memory: hello-fn, one answer",
+        format!("{hello_peak:.1} MB"),
+    );
+    Ok(())
+}
+
+fn bin_dir(options: &Options) -> Result<PathBuf> {
+    if let Some(dir) = &options.bin_dir {
+        return Ok(dir.clone());
+    }
+    let exe = std::env::current_exe()?;
+    Ok(exe
+        .parent()
+        .ok_or("the bench executable has no directory")?
+        .to_path_buf())
+}
+
+/// What a function needs to run against `env` (and nothing else of ours).
+fn function_env(env: &TestEnv) -> Vec<(String, String)> {
+    [
+        ("CRON_SECRET", CRON_SECRET.to_string()),
+        ("SUPABASE_URL", env.rest_url()),
+        ("SUPABASE_SERVICE_ROLE_KEY", env.service_key.clone()),
+        ("SUPACRON_LLM_PROVIDER", "offline".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// `starts` cold starts of each binary, interleaved: per binary, the times and the status
+/// of its last answer.
+fn cold_starts(
+    binaries: &[Binary],
+    vars: &[(String, String)],
+    starts: usize,
+) -> Result<Vec<(Vec<Duration>, u16)>> {
+    let mut samples = vec![(Vec::new(), 0u16); binaries.len()];
+    for _ in 0..starts {
+        for (binary, (times, status)) in binaries.iter().zip(&mut samples) {
+            let started = Instant::now();
+            let (mut child, addr) = spawn(&binary.path, vars)?;
+            let answer = first_answer(&mut child, addr, binary.url_path, started);
+            let elapsed = started.elapsed();
+            let _ = child.kill();
+            let _ = child.wait();
+            let answer = answer.map_err(|e| format!("{}: {e}", binary.name))?;
+            times.push(elapsed);
+            *status = answer.status;
+        }
+    }
+    Ok(samples)
+}
+
+/// Peak resident memory (MB) of `binary` after one answer, and the answer.
+fn peak_memory(binary: &Path, url_path: &str, vars: &[(String, String)]) -> Result<(f64, Answer)> {
+    let started = Instant::now();
+    let (mut child, addr) = spawn(binary, vars)?;
+    let answer = first_answer(&mut child, addr, url_path, started);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()));
+    let _ = child.kill();
+    let _ = child.wait();
+    let answer = answer?;
+    let kib: f64 = status?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or("no VmHWM in /proc/<pid>/status")?;
+    Ok((kib * 1024.0 / MB, answer))
+}
+
+fn spawn(binary: &Path, vars: &[(String, String)]) -> Result<(Child, SocketAddr)> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = Command::new(binary)
+        .env_clear()
+        .env("VERCEL_DEV_PORT", port.to_string())
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    Ok((child, SocketAddr::from(([127, 0, 0, 1], port))))
+}
+
+/// Connects as soon as the process listens, sends one GET (as Vercel Cron does) and reads
+/// the whole answer.
+fn first_answer(
+    child: &mut Child,
+    addr: SocketAddr,
+    url_path: &str,
+    started: Instant,
+) -> Result<Answer> {
+    let mut stream = loop {
+        match TcpStream::connect(addr) {
+            Ok(stream) => break stream,
+            Err(_) if started.elapsed() < Duration::from_secs(20) => {
+                if let Some(status) = child.try_wait()? {
+                    return Err(format!("exited before listening ({status})").into());
+                }
+                std::thread::sleep(Duration::from_micros(50));
+            }
+            Err(e) => return Err(format!("not listening after 20 s: {e}").into()),
+        }
+    };
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+    write!(
+        stream,
+        "GET {url_path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {CRON_SECRET}\r\n\
+         User-Agent: vercel-cron/1.0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").ok_or("no HTTP answer")?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("not an HTTP status line: {head}"))?;
+    Ok(Answer {
+        status,
+        body: body.to_string(),
+    })
+}
+
+fn median(samples: &[Duration]) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
