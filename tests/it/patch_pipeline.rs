@@ -45,12 +45,80 @@ async fn a_run_costs_round_trips_per_batch_not_per_job() {
     let summary = run(&env, &settings(), BUDGET).await;
     let requests = env.server.request_count() - before;
     assert_eq!(summary.counts["ok_count"], 1000);
-    // 10 batches of 100 jobs: claim + commit each, one empty claim, one final count.
+    // 10 batches of 100 jobs: claim + commit each, and one empty claim (which also says how
+    // many jobs are still due: no count request).
     assert!(
         requests <= 24,
         "1,000 jobs over 200 conversations took {requests} requests"
     );
     assert_bulk_applied_exactly_once(&env, 50, 200, 1000).await;
+}
+
+/// Found by the benchmark (issue #8): an empty queue took two requests (an empty claim, then
+/// a count for `remaining`), half of a function's cold start. The empty claim now says how
+/// many jobs are still due, counting those it could not take.
+#[tokio::test]
+async fn an_empty_claim_answers_remaining_in_one_request_counting_blocked_jobs() {
+    let env = TestEnv::start().await;
+    let db = &env.db.client;
+    let before = env.server.request_count();
+    let summary = run(&env, &settings(), BUDGET).await;
+    assert_eq!(
+        env.server.request_count() - before,
+        1,
+        "an empty queue: one request"
+    );
+    assert_eq!(summary.counts["remaining"], 0);
+
+    // Due but not claimable: behind a failed job still waiting for its run_after, and behind
+    // a job under another run's live lease.
+    let waiting = factory::patch_job(
+        db,
+        NewPatchJob {
+            status: "failed".into(),
+            attempts: 1,
+            run_after: Some(Utc::now() + chrono::Duration::hours(1)),
+            ..Default::default()
+        },
+    )
+    .await;
+    let conversation = |id: i64| async move {
+        db.query_one(
+            "select conversation_id from patch_jobs where id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get::<_, uuid::Uuid>(0)
+    };
+    let behind_failed = NewPatchJob {
+        conversation_id: Some(conversation(waiting).await),
+        ..Default::default()
+    };
+    factory::patch_job(db, behind_failed).await;
+    let leased = factory::patch_job(
+        db,
+        NewPatchJob {
+            status: "processing".into(),
+            attempts: 1,
+            lease_owner: Some("another-run".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let behind_lease = NewPatchJob {
+        conversation_id: Some(conversation(leased).await),
+        ..Default::default()
+    };
+    factory::patch_job(db, behind_lease).await;
+
+    let before = env.server.request_count();
+    let summary = run(&env, &settings(), BUDGET).await;
+    assert_eq!(env.server.request_count() - before, 1);
+    assert_eq!(summary.counts["processed"], 0);
+    assert_eq!(summary.counts["remaining"], 2, "{:?}", summary.counts);
+    let counted = store::count(&supabase(&env), None).await.unwrap();
+    assert_eq!(counted.due, 2, "the claim and count_patch_jobs agree");
 }
 
 #[tokio::test]

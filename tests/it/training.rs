@@ -265,6 +265,36 @@ async fn ten_thousand_decisions_take_a_few_round_trips_per_batch() {
     );
 }
 
+/// Found by the benchmark (issue #8): an empty run took two requests (an empty batch, then a
+/// count for `remaining`); the empty batch already proves nothing is pending.
+#[tokio::test]
+async fn an_empty_run_is_one_request_and_a_dry_run_still_counts() {
+    let env = TestEnv::start().await;
+    let before = env.server.request_count();
+    let outcomes = run_outcomes(&env).await;
+    assert_eq!(env.server.request_count() - before, 1, "outcomes");
+    assert_eq!(outcomes.counts["remaining"], 0);
+    let before = env.server.request_count();
+    let rewards = run_rewards(&env, false).await;
+    assert_eq!(env.server.request_count() - before, 1, "rewards");
+    assert_eq!(rewards.counts["remaining"], 0);
+
+    let now = Utc::now();
+    decision_on(
+        &env,
+        "DONE",
+        "do_now",
+        now - chrono::Duration::hours(3),
+        now,
+    )
+    .await;
+    run_outcomes(&env).await;
+    let before = env.server.request_count();
+    let dry = run_rewards(&env, true).await;
+    assert_eq!(env.server.request_count() - before, 1, "a dry run counts");
+    assert_eq!(dry.counts["remaining"], 1);
+}
+
 #[tokio::test]
 async fn the_training_functions_run_with_the_internal_api_key() {
     let env = TestEnv::start().await;

@@ -2,7 +2,8 @@
 //! order per conversation, with retries and crash recovery, in batches (seed 000).
 //!
 //! One run: claim a batch (whole conversations, leased) together with its state rows —
-//! one round trip; plan each unit in memory ([`plan`]); commit every unit in one round
+//! one round trip (the last, empty claim also says how many jobs are still due, so an empty
+//! queue costs one request); plan each unit in memory ([`plan`]); commit every unit in one round
 //! trip, each unit atomically with compare-and-swap on its rows and fenced by the lease.
 //! A unit whose rows moved (another writer, e.g. the chat route) is retried after
 //! 80 ms × 2^k, up to `PATCH_CONFLICT_RETRIES` times, with a fresh read of just its rows;
@@ -114,6 +115,8 @@ pub async fn run(
     let owner = ctx.lease_owner();
     let mut slowest_batch = Duration::ZERO;
     let mut stopped_early = false;
+    // What the last, empty claim said is still due: `remaining` without another request.
+    let mut due_at_end = None;
     loop {
         let remaining = ctx.remaining();
         if remaining.is_zero() || (report.batches > 0 && remaining < slowest_batch * 2) {
@@ -125,6 +128,7 @@ pub async fn run(
         let claimed =
             store::claim(db, &owner, lease_secs, settings.batch_size, settings.now).await?;
         if claimed.jobs.is_empty() {
+            due_at_end = claimed.due;
             break;
         }
         report.batches += 1;
@@ -132,12 +136,15 @@ pub async fn run(
         process_batch(ctx, db, settings, &owner, claimed, &mut report).await?;
         slowest_batch = slowest_batch.max(started.elapsed());
     }
-    report.remaining = match store::count(db, settings.now).await {
-        Ok(queue) => Some(queue.due),
-        Err(e) => {
-            tracing::warn!(cause = %e, "could not count the remaining jobs");
-            None
-        }
+    report.remaining = match due_at_end {
+        Some(due) => Some(due),
+        None => match store::count(db, settings.now).await {
+            Ok(queue) => Some(queue.due),
+            Err(e) => {
+                tracing::warn!(cause = %e, "could not count the remaining jobs");
+                None
+            }
+        },
     };
     if report.failures_logged > MAX_FAILURE_LINES {
         tracing::warn!(

@@ -17,6 +17,10 @@ pub struct Claimed {
     /// Their state rows.
     #[serde(flatten)]
     pub states: States,
+    /// When no job was claimed: how many are still due (jobs this claim could not take).
+    /// Absent from a database without `20261122005000_patch_round_trips.sql`.
+    #[serde(default)]
+    pub due: Option<i64>,
 }
 
 /// What to do with one unit of a batch.
@@ -87,7 +91,8 @@ pub struct QueueCounts {
     pub dead: i64,
 }
 
-/// Leases up to `max_jobs` due jobs, whole conversations, for `lease_secs`.
+/// Leases up to `max_jobs` due jobs, whole conversations, for `lease_secs`; when it takes
+/// none, [`Claimed::due`] says how many are still due.
 pub async fn claim(
     db: &Supabase,
     owner: &str,

@@ -20,6 +20,9 @@ struct Recorded {
 /// One run of the outcome job.
 pub async fn run(ctx: &RunContext, db: &Supabase) -> Result<RunSummary, AppError> {
     let mut report = TrainingReport::default();
+    // An answer with no candidates proves nothing is pending: no count request needed (an
+    // empty run, most cron ticks, is one request).
+    let mut drained = false;
     if !ctx.dry_run {
         while !ctx.remaining().is_zero() {
             let recorded: Recorded = db
@@ -36,10 +39,15 @@ pub async fn run(ctx: &RunContext, db: &Supabase) -> Result<RunSummary, AppError
                 );
             }
             if recorded.candidates < BATCH {
+                drained = recorded.candidates == 0;
                 break;
             }
         }
     }
-    report.remaining = db.rpc("count_pending_outcomes", &json!({})).await?;
+    report.remaining = if drained {
+        0
+    } else {
+        db.rpc("count_pending_outcomes", &json!({})).await?
+    };
     Ok(RunSummary::new(report.status(ctx.dry_run), &report))
 }

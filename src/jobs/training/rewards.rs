@@ -72,12 +72,16 @@ pub async fn run(
     weights: &RewardWeights,
 ) -> Result<RunSummary, AppError> {
     let mut report = TrainingReport::default();
+    // An empty batch proves nothing is pending: no count request needed (an empty run, most
+    // cron ticks, is one request).
+    let mut drained = false;
     if !ctx.dry_run {
         while !ctx.remaining().is_zero() {
             let batch: Vec<PendingReward> = db
                 .rpc("pending_rewards", &json!({ "p_limit": BATCH }))
                 .await?;
             if batch.is_empty() {
+                drained = true;
                 break;
             }
             report.batches += 1;
@@ -97,7 +101,11 @@ pub async fn run(
             }
         }
     }
-    let pending: Pending = db.rpc("count_pending_rewards", &json!({})).await?;
-    report.remaining = pending.pending;
+    report.remaining = if drained {
+        0
+    } else {
+        let pending: Pending = db.rpc("count_pending_rewards", &json!({})).await?;
+        pending.pending
+    };
     Ok(RunSummary::new(report.status(ctx.dry_run), &report))
 }
