@@ -33,6 +33,7 @@ pub struct Config {
     minimax_base_url: String,
     minimax_model: String,
     llm_provider: LlmProvider,
+    deployment_id: Option<String>,
     /// Tunables with documented defaults.
     pub tunables: Tunables,
     /// `SUPACRON_LOG` (default `info`): the most detailed level logged.
@@ -88,6 +89,8 @@ pub struct Tunables {
     pub llm_concurrency: u64,
     /// `MINIMAX_MAX_TOKENS` (default 2048): `max_tokens` of every call (reasoning included).
     pub minimax_max_tokens: u64,
+    /// `SUPACRON_RUN_RETENTION_DAYS` (default 30): days of `cron_runs` history kept.
+    pub run_retention_days: u64,
 }
 
 impl Default for Tunables {
@@ -108,6 +111,7 @@ impl Default for Tunables {
             schedule_max_ticks: 50,
             llm_concurrency: 4,
             minimax_max_tokens: 2048,
+            run_retention_days: 30,
         }
     }
 }
@@ -369,6 +373,12 @@ impl Config {
                 defaults.minimax_max_tokens,
                 &mut invalid,
             ),
+            run_retention_days: positive(
+                get("SUPACRON_RUN_RETENTION_DAYS"),
+                "SUPACRON_RUN_RETENTION_DAYS",
+                defaults.run_retention_days,
+                &mut invalid,
+            ),
         };
         Config {
             cron_secret,
@@ -381,6 +391,7 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_MINIMAX_BASE_URL.into()),
             minimax_model: get("MINIMAX_MODEL").unwrap_or_else(|| DEFAULT_MINIMAX_MODEL.into()),
             llm_provider,
+            deployment_id: get("VERCEL_DEPLOYMENT_ID"),
             tunables,
             log_level,
             log_format,
@@ -401,9 +412,19 @@ impl Config {
         self.internal_api_key.as_ref()
     }
 
+    /// `VERCEL_DEPLOYMENT_ID`, set by Vercel on every deployment (a system environment
+    /// variable); recorded with each run. Absent locally.
+    pub fn deployment_id(&self) -> Option<&str> {
+        self.deployment_id.as_deref()
+    }
+
     /// The configuration `job` needs, or one error naming everything missing or invalid.
     pub fn for_job(&self, job: Job) -> Result<JobConfig, ConfigError> {
-        let needs = job.needs();
+        self.for_needs(job.needs())
+    }
+
+    /// The configuration for the given needs (the status function needs Supabase only).
+    pub fn for_needs(&self, needs: crate::job::Needs) -> Result<JobConfig, ConfigError> {
         let mut missing = Vec::new();
         if self.supabase_url.is_none() && self.invalid_about("SUPABASE_URL").is_empty() {
             missing.push("SUPABASE_URL");

@@ -1,5 +1,6 @@
 //! `RunContext`: one invocation of one job — its id, trigger, time budget and mode —
-//! and `RunSummary`, what a run reports back.
+//! `RunSummary`, what a completed run reports back, and `RunFailure`, what a run that
+//! could not complete reports (the error and the counts so far).
 
 use std::time::{Duration, Instant};
 
@@ -7,7 +8,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::error::AppError;
 use crate::job::Job;
+use crate::supabase::SupabaseError;
 
 /// Who started a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -90,6 +93,11 @@ impl RunContext {
 }
 
 /// How a run ended, as recorded and answered.
+///
+/// A `cron_runs` row is `running` from `start_cron_run` until `finish_cron_run` writes one
+/// of these (both in `20261122004000_operations.sql`, called by
+/// [`crate::function::record`]); a row left `running` past `maxDuration` is set to `error`
+/// by the job's next start. The table's CHECK lists the same five names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
@@ -101,6 +109,18 @@ pub enum RunStatus {
     Error,
     /// The run did nothing on purpose (another run holds the job's lease).
     Skipped,
+}
+
+impl RunStatus {
+    /// The name stored in `cron_runs.status` and answered.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Ok => "ok",
+            RunStatus::Partial => "partial",
+            RunStatus::Error => "error",
+            RunStatus::Skipped => "skipped",
+        }
+    }
 }
 
 /// What a run reports: its status and its job-specific counts.
@@ -120,5 +140,46 @@ impl RunSummary {
             _ => Map::new(),
         };
         RunSummary { status, counts }
+    }
+}
+
+/// A run that could not complete: why, and the counts of the work it did before that
+/// (recorded in `cron_runs` and answered, so an operator sees how far it got).
+#[derive(Debug)]
+pub struct RunFailure {
+    /// What stopped the run.
+    pub error: AppError,
+    /// The counts so far (empty when the run failed before doing anything).
+    pub counts: Map<String, Value>,
+}
+
+impl RunFailure {
+    /// A failure after some work, described by the job's report struct.
+    pub fn with_counts(error: impl Into<AppError>, report: &impl Serialize) -> Self {
+        RunFailure {
+            error: error.into(),
+            counts: RunSummary::new(RunStatus::Error, report).counts,
+        }
+    }
+}
+
+impl From<AppError> for RunFailure {
+    fn from(error: AppError) -> Self {
+        RunFailure {
+            error,
+            counts: Map::new(),
+        }
+    }
+}
+
+impl From<SupabaseError> for RunFailure {
+    fn from(error: SupabaseError) -> Self {
+        AppError::from(error).into()
+    }
+}
+
+impl std::fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
     }
 }

@@ -12,7 +12,10 @@
 
 use std::time::Duration;
 
-use once_cell::sync::OnceCell;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use once_cell::sync::Lazy;
 use postgrest::Postgrest;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -116,7 +119,9 @@ impl SupabaseError {
 /// Result alias for Supabase calls.
 pub type Result<T, E = SupabaseError> = std::result::Result<T, E>;
 
-static SHARED: OnceCell<Supabase> = OnceCell::new();
+/// One client per project (URL and key) in this process.
+static SHARED: Lazy<Mutex<HashMap<(String, String), &'static Supabase>>> =
+    Lazy::new(|| Mutex::new(HashMap::new()));
 
 impl Supabase {
     /// A client for `config`.
@@ -132,9 +137,15 @@ impl Supabase {
         }
     }
 
-    /// The process-wide client, built on first use (a warm function reuses it).
+    /// The process-wide client for `config`'s project, built on first use (a warm function
+    /// reuses it). Keyed by URL and key, so a process serving several configurations (tests,
+    /// `supacron serve`) never sends one project's requests to another.
     pub fn shared(config: &SupabaseConfig) -> &'static Supabase {
-        SHARED.get_or_init(|| Supabase::new(config))
+        let key = (config.rest_url.clone(), config.key.expose().to_string());
+        let mut clients = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(key)
+            .or_insert_with(|| Box::leak(Box::new(Supabase::new(config))))
     }
 
     /// Calls the SQL function `function` with named arguments; decodes its JSON result.

@@ -7,11 +7,15 @@
 //! 1. GET and POST run the job (Vercel Cron sends GET); other methods get 405 + `Allow`.
 //! 2. Credentials are checked ([`crate::auth`]); an unset `CRON_SECRET` refuses all (500).
 //! 3. The job's configuration is loaded; anything missing is a 500 naming the variables.
-//! 4. The job runs with a run id and a time budget; `?dry_run=1` changes nothing.
+//! 4. The job runs with a run id and a time budget; `?dry_run=1` changes nothing. The run
+//!    is recorded in `cron_runs` ([`record`]): a `running` row as it starts, its status,
+//!    counts and error as it ends. Refusals (steps 1-3) are not runs and are not recorded.
 //! 5. The answer is JSON with `Cache-Control: no-store`; errors are mapped here and only
 //!    here ([`AppError::status`]), never handed to `vercel_runtime` (which would echo
 //!    the raw error text). One summary line is logged per invocation.
 
+pub mod record;
+pub mod status;
 pub mod vercel;
 
 use std::time::Instant;
@@ -26,7 +30,10 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::job::Job;
 use crate::jobs;
-use crate::run::{RunContext, RunSummary, Trigger};
+use crate::run::{RunContext, RunFailure, RunSummary, Trigger};
+use crate::supabase::Supabase;
+
+use self::record::Recorder;
 
 /// The parts of an HTTP request a job invocation looks at.
 #[derive(Clone, Debug)]
@@ -124,14 +131,14 @@ async fn handle_as(
         let duration_ms = started.elapsed().as_millis() as u64;
         let response = match &result {
             Ok(summary) => success(job, run_id, dry_run, duration_ms, summary),
-            Err(error) => failure(job, run_id, error),
+            Err(failure) => failure_answer(job, run_id, failure),
         };
         log_invocation(
             &request,
             trigger,
             &response,
             duration_ms,
-            result.as_ref().err(),
+            result.as_ref().err().map(|f| &f.error),
         );
         response
     }
@@ -147,19 +154,14 @@ async fn invoke(
     trigger: Trigger,
     dry_run: bool,
     caller: Caller,
-) -> Result<RunSummary, AppError> {
+) -> Result<RunSummary, RunFailure> {
     if request.method != Method::GET && request.method != Method::POST {
-        return Err(AppError::MethodNotAllowed);
+        return Err(AppError::MethodNotAllowed.into());
     }
     if caller == Caller::Http {
-        auth::authorize(config, job, &request.headers, request.uri.query()).map_err(
-            |e| match e {
-                AuthError::NotConfigured(missing) => AppError::Config(missing),
-                AuthError::Unauthorized => AppError::Unauthorized,
-            },
-        )?;
+        auth::authorize(config, job, &request.headers, request.uri.query()).map_err(refusal)?;
     }
-    let job_config = config.for_job(job)?;
+    let job_config = config.for_job(job).map_err(AppError::from)?;
     let ctx = RunContext::new(
         run_id,
         job,
@@ -167,7 +169,19 @@ async fn invoke(
         dry_run,
         job_config.tunables.time_budget(job),
     );
-    jobs::run(&ctx, &job_config).await
+    let recorder = Recorder::new(Supabase::shared(&job_config.supabase), &ctx, config);
+    // The start is recorded alongside the job's first requests: no latency added.
+    let ((), result) = tokio::join!(recorder.start(), jobs::run(&ctx, &job_config));
+    recorder.finish(&result).await;
+    result
+}
+
+/// The answer's error for a refused credential check.
+pub(crate) fn refusal(error: AuthError) -> AppError {
+    match error {
+        AuthError::NotConfigured(missing) => AppError::Config(missing),
+        AuthError::Unauthorized => AppError::Unauthorized,
+    }
 }
 
 /// `?dry_run=1` (also `true`, `yes`, or a bare `dry_run`; `dry-run` works too).
@@ -196,8 +210,10 @@ fn success(
     respond(StatusCode::OK, run_id, &Value::Object(body))
 }
 
-fn failure(job: Job, run_id: Uuid, error: &AppError) -> FunctionResponse {
-    let body = match error {
+/// The answer to a failed run: the error, and the counts of what it did before failing.
+fn failure_answer(job: Job, run_id: Uuid, failure: &RunFailure) -> FunctionResponse {
+    let error = &failure.error;
+    let mut body = match error {
         // The same body for every cause of a refusal.
         AppError::Unauthorized => json!({ "error": "unauthorized" }),
         _ => json!({
@@ -207,7 +223,15 @@ fn failure(job: Job, run_id: Uuid, error: &AppError) -> FunctionResponse {
             "run_id": run_id,
         }),
     };
-    let mut response = respond(error.status(), run_id, &body);
+    if !failure.counts.is_empty() {
+        body["counts"] = Value::Object(failure.counts.clone());
+    }
+    error_response(error, run_id, &body)
+}
+
+/// An error answer with `body`: the error's status, and `Allow` on 405.
+pub(crate) fn error_response(error: &AppError, run_id: Uuid, body: &Value) -> FunctionResponse {
+    let mut response = respond(error.status(), run_id, body);
     if matches!(error, AppError::MethodNotAllowed) {
         response
             .headers
@@ -216,7 +240,7 @@ fn failure(job: Job, run_id: Uuid, error: &AppError) -> FunctionResponse {
     response
 }
 
-fn respond(status: StatusCode, run_id: Uuid, body: &Value) -> FunctionResponse {
+pub(crate) fn respond(status: StatusCode, run_id: Uuid, body: &Value) -> FunctionResponse {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -254,7 +278,7 @@ fn cause_chain(error: &AppError) -> String {
 
 /// The one line logged per invocation: request (query redacted), status, timing, the
 /// answer, and for failures the cause chain. Level: info, warn for 4xx, error for 5xx.
-fn log_invocation(
+pub(crate) fn log_invocation(
     request: &FunctionRequest,
     trigger: Trigger,
     response: &FunctionResponse,

@@ -13,11 +13,12 @@ use crate::config::JobConfig;
 use crate::error::AppError;
 use crate::job::Job;
 use crate::llm::Llm;
-use crate::run::{RunContext, RunSummary};
+use crate::run::{RunContext, RunFailure, RunSummary};
 use crate::supabase::Supabase;
 
-/// Runs the job of `ctx` once.
-pub async fn run(ctx: &RunContext, config: &JobConfig) -> Result<RunSummary, AppError> {
+/// Runs the job of `ctx` once. A failed run hands back its counts so far ([`RunFailure`]);
+/// a job that returns a plain [`AppError`] reports none (`.map_err(RunFailure::from)`).
+pub async fn run(ctx: &RunContext, config: &JobConfig) -> Result<RunSummary, RunFailure> {
     let db = Supabase::shared(&config.supabase);
     match ctx.job {
         Job::Patch => {
@@ -32,11 +33,15 @@ pub async fn run(ctx: &RunContext, config: &JobConfig) -> Result<RunSummary, App
         Job::Rewards => training::rewards::run(ctx, db, &config.tunables.reward_weights()).await,
         Job::Memory => {
             let settings = memory::MemorySettings::from_tunables(&config.tunables);
-            memory::run(ctx, db, &llm(config)?, &settings).await
+            memory::run(ctx, db, &llm(config)?, &settings)
+                .await
+                .map_err(RunFailure::from)
         }
         Job::Schedule => {
             let settings = schedule::ScheduleSettings::from_tunables(&config.tunables);
-            schedule::run(ctx, db, &llm(config)?, &settings).await
+            schedule::run(ctx, db, &llm(config)?, &settings)
+                .await
+                .map_err(RunFailure::from)
         }
     }
 }

@@ -8,6 +8,7 @@ mod cli_serve;
 mod functions_auth;
 mod llm_client;
 mod memory;
+mod operations;
 mod patch_concurrency;
 mod patch_pipeline;
 mod schedule;

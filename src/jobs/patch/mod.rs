@@ -36,7 +36,7 @@ use self::store::{Claimed, DeadJob, QueueCounts, UnitAction, UnitResult};
 use crate::config::Tunables;
 use crate::error::AppError;
 use crate::retry::RetryPolicy;
-use crate::run::{RunContext, RunStatus, RunSummary};
+use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::supabase::Supabase;
 
 /// Seconds a lease outlives the run's remaining budget (a killed run's jobs are reclaimed
@@ -99,18 +99,31 @@ pub struct PatchReport {
     failures_logged: usize,
 }
 
-/// One run of the patch job.
+/// One run of the patch job. If Supabase fails midway, the failure carries the counts of
+/// the batches committed before.
 pub async fn run(
     ctx: &RunContext,
     db: &Supabase,
     settings: &PatchSettings,
-) -> Result<RunSummary, AppError> {
+) -> Result<RunSummary, RunFailure> {
     let mut report = PatchReport::default();
+    pass(ctx, db, settings, &mut report)
+        .await
+        .map_err(|error| RunFailure::with_counts(error, &report))
+}
+
+/// The run itself, adding to `report` as it goes (so a failure can say how far it got).
+async fn pass(
+    ctx: &RunContext,
+    db: &Supabase,
+    settings: &PatchSettings,
+    report: &mut PatchReport,
+) -> Result<RunSummary, AppError> {
     if ctx.dry_run {
         let queue = store::count(db, settings.now).await?;
         report.remaining = Some(queue.due);
         report.queue = Some(queue);
-        return Ok(RunSummary::new(RunStatus::Ok, &report));
+        return Ok(RunSummary::new(RunStatus::Ok, &*report));
     }
     let owner = ctx.lease_owner();
     let mut slowest_batch = Duration::ZERO;
@@ -133,7 +146,7 @@ pub async fn run(
         }
         report.batches += 1;
         report.processed += claimed.jobs.len();
-        process_batch(ctx, db, settings, &owner, claimed, &mut report).await?;
+        process_batch(ctx, db, settings, &owner, claimed, report).await?;
         slowest_batch = slowest_batch.max(started.elapsed());
     }
     report.remaining = match due_at_end {
@@ -158,7 +171,7 @@ pub async fn run(
     } else {
         RunStatus::Ok
     };
-    Ok(RunSummary::new(status, &report))
+    Ok(RunSummary::new(status, &*report))
 }
 
 /// Commits one claimed batch, retrying the units that meet version conflicts.

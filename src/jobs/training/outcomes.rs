@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{BATCH, TrainingReport};
 use crate::error::AppError;
-use crate::run::{RunContext, RunSummary};
+use crate::run::{RunContext, RunFailure, RunSummary};
 use crate::supabase::Supabase;
 
 #[derive(Deserialize)]
@@ -17,9 +17,20 @@ struct Recorded {
     invalid: usize,
 }
 
-/// One run of the outcome job.
-pub async fn run(ctx: &RunContext, db: &Supabase) -> Result<RunSummary, AppError> {
+/// One run of the outcome job (a failure carries the counts of the batches before it).
+pub async fn run(ctx: &RunContext, db: &Supabase) -> Result<RunSummary, RunFailure> {
     let mut report = TrainingReport::default();
+    pass(ctx, db, &mut report)
+        .await
+        .map_err(|error| RunFailure::with_counts(error, &report))
+}
+
+/// The run itself, adding to `report` as it goes (so a failure can say how far it got).
+async fn pass(
+    ctx: &RunContext,
+    db: &Supabase,
+    report: &mut TrainingReport,
+) -> Result<RunSummary, AppError> {
     // An answer with no candidates proves nothing is pending: no count request needed (an
     // empty run, most cron ticks, is one request).
     let mut drained = false;
@@ -49,5 +60,5 @@ pub async fn run(ctx: &RunContext, db: &Supabase) -> Result<RunSummary, AppError
     } else {
         db.rpc("count_pending_outcomes", &json!({})).await?
     };
-    Ok(RunSummary::new(report.status(ctx.dry_run), &report))
+    Ok(RunSummary::new(report.status(ctx.dry_run), &*report))
 }

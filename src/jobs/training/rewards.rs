@@ -13,7 +13,7 @@ use super::reward_fn::{
 };
 use super::{BATCH, TrainingReport};
 use crate::error::AppError;
-use crate::run::{RunContext, RunSummary};
+use crate::run::{RunContext, RunFailure, RunSummary};
 use crate::supabase::Supabase;
 
 /// A decision waiting for its reward (`pending_rewards`).
@@ -65,13 +65,25 @@ pub fn compute(pending: &PendingReward, weights: &RewardWeights) -> Value {
     }
 }
 
-/// One run of the reward job.
+/// One run of the reward job (a failure carries the counts of the batches before it).
 pub async fn run(
     ctx: &RunContext,
     db: &Supabase,
     weights: &RewardWeights,
-) -> Result<RunSummary, AppError> {
+) -> Result<RunSummary, RunFailure> {
     let mut report = TrainingReport::default();
+    pass(ctx, db, weights, &mut report)
+        .await
+        .map_err(|error| RunFailure::with_counts(error, &report))
+}
+
+/// The run itself, adding to `report` as it goes (so a failure can say how far it got).
+async fn pass(
+    ctx: &RunContext,
+    db: &Supabase,
+    weights: &RewardWeights,
+    report: &mut TrainingReport,
+) -> Result<RunSummary, AppError> {
     // An empty batch proves nothing is pending: no count request needed (an empty run, most
     // cron ticks, is one request).
     let mut drained = false;
@@ -107,5 +119,5 @@ pub async fn run(
         let pending: Pending = db.rpc("count_pending_rewards", &json!({})).await?;
         pending.pending
     };
-    Ok(RunSummary::new(report.status(ctx.dry_run), &report))
+    Ok(RunSummary::new(report.status(ctx.dry_run), &*report))
 }

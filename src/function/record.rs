@@ -1,0 +1,119 @@
+//! The run history: every invocation that gets past the method, credential and
+//! configuration checks leaves exactly one `cron_runs` row.
+//!
+//! [`Recorder::start`] inserts the row as `running` (through `start_cron_run`, which also
+//! sets the job's unfinished runs past `maxDuration` to `error` and keeps `cron_schedules`
+//! current); [`Recorder::finish`] writes the status, counts and error summary
+//! (`finish_cron_run`, which inserts the whole row if the start was never recorded, and
+//! prunes the job's runs older than the retention). A run killed by Vercel at
+//! `maxDuration` thus still leaves a trace.
+//!
+//! Refused requests (405, 401, 500 configuration) are not runs and write nothing: an
+//! unauthenticated caller must not be able to fill the table. Recording never changes
+//! the answer: a failed write is logged (warn) and the run goes on.
+
+use serde_json::{Map, Value, json};
+
+use crate::config::Config;
+use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
+use crate::supabase::Supabase;
+
+/// Longest error summary stored (characters).
+const MAX_ERROR_CHARS: usize = 1000;
+
+/// Records one run in `cron_runs`.
+pub struct Recorder<'a> {
+    db: &'a Supabase,
+    ctx: &'a RunContext,
+    deployment_id: Option<&'a str>,
+    keep_days: u64,
+}
+
+impl<'a> Recorder<'a> {
+    /// A recorder for the run `ctx`, writing through `db`.
+    pub fn new(db: &'a Supabase, ctx: &'a RunContext, config: &'a Config) -> Self {
+        Recorder {
+            db,
+            ctx,
+            deployment_id: config.deployment_id(),
+            keep_days: config.tunables.run_retention_days,
+        }
+    }
+
+    /// Inserts the run's `running` row. Failures are logged, never returned.
+    pub async fn start(&self) {
+        let job = self.ctx.job;
+        let args = json!({
+            "p_run_id": self.ctx.run_id,
+            "p_job": job.name(),
+            "p_trigger": self.ctx.trigger.as_str(),
+            "p_dry_run": self.ctx.dry_run,
+            "p_deployment_id": self.deployment_id,
+            "p_schedule": job.schedule(),
+            "p_path": job.path(),
+            "p_max_duration_secs": job.max_duration_secs(),
+        });
+        if let Err(e) = self.db.rpc::<Value>("start_cron_run", &args).await {
+            tracing::warn!(cause = %e, "could not record the start of this run in cron_runs; its end is recorded if the database answers then");
+        }
+    }
+
+    /// Writes how the run ended. Failures are logged, never returned.
+    pub async fn finish(&self, result: &Result<RunSummary, RunFailure>) {
+        let (status, counts, error): (RunStatus, &Map<String, Value>, Option<String>) = match result
+        {
+            Ok(summary) => (summary.status, &summary.counts, None),
+            Err(failure) => (
+                RunStatus::Error,
+                &failure.counts,
+                Some(error_summary(failure)),
+            ),
+        };
+        let args = json!({
+            "p_run_id": self.ctx.run_id,
+            "p_job": self.ctx.job.name(),
+            "p_trigger": self.ctx.trigger.as_str(),
+            "p_status": status.as_str(),
+            "p_duration_ms": self.ctx.elapsed().as_millis().min(i32::MAX as u128) as i64,
+            "p_counts": counts,
+            "p_error": error,
+            "p_dry_run": self.ctx.dry_run,
+            "p_deployment_id": self.deployment_id,
+            "p_keep_days": self.keep_days,
+        });
+        if let Err(e) = self.db.rpc::<Value>("finish_cron_run", &args).await {
+            tracing::warn!(cause = %e, status = status.as_str(), "could not record the end of this run in cron_runs");
+        }
+    }
+}
+
+/// The stored error: the answer's public message (what failed and what to do; never
+/// secrets or row data), prefixed with its code and cut to [`MAX_ERROR_CHARS`].
+fn error_summary(failure: &RunFailure) -> String {
+    let text = format!(
+        "{}: {}",
+        failure.error.code(),
+        failure.error.public_message()
+    );
+    match text.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::AppError;
+
+    #[test]
+    fn error_summaries_carry_the_code_and_are_bounded() {
+        let short = RunFailure::from(AppError::Internal("boom".into()));
+        assert_eq!(
+            error_summary(&short),
+            "internal: internal error; see the function log for this run id"
+        );
+        let long = RunFailure::from(AppError::BadRequest("x".repeat(5000)));
+        assert_eq!(error_summary(&long).chars().count(), MAX_ERROR_CHARS + 1);
+    }
+}

@@ -1,0 +1,496 @@
+//! The run history (`cron_runs`): exactly one row per invocation that gets past the
+//! method, credential and configuration checks, with the right trigger, status, counts
+//! and error — also when Supabase fails midway, when the run is skipped, when a run was
+//! killed, and when recording itself fails (the answer never changes). Old rows are pruned.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use http::{HeaderMap, HeaderValue, Method, Uri};
+use serde_json::{Value, json};
+use supacron::Job;
+use supacron::config::Config;
+use supacron::function::record::Recorder;
+use supacron::function::{FunctionRequest, FunctionResponse, handle};
+use supacron::run::{RunContext, RunStatus, RunSummary, Trigger};
+use testkit::TestEnv;
+use testkit::factory::{self, NewConversation, NewCronRun, NewPatchJob};
+use uuid::Uuid;
+
+use crate::support::function_process::{FUNCTIONS, FunctionProcess, send};
+use crate::support::patch::supabase;
+
+const SECRET: &str = "operations-secret-12345";
+
+/// The configuration a deployment of `env` would have, plus `extra` variables.
+pub fn config(env: &TestEnv, extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = [
+        ("CRON_SECRET", SECRET.to_string()),
+        ("SUPABASE_URL", env.rest_url()),
+        ("SUPABASE_SERVICE_ROLE_KEY", env.service_key.clone()),
+        ("SUPACRON_LLM_PROVIDER", "offline".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Config::from_lookup(|name| vars.get(name).cloned())
+}
+
+/// A request as Vercel Cron (`cron = true`) or a person with curl would send it.
+pub fn request(method: Method, uri: &str, secret: Option<&str>, cron: bool) -> FunctionRequest {
+    let mut headers = HeaderMap::new();
+    if let Some(secret) = secret {
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {secret}")).unwrap(),
+        );
+    }
+    if cron {
+        headers.insert("user-agent", HeaderValue::from_static("vercel-cron/1.0"));
+    }
+    FunctionRequest {
+        method,
+        uri: uri.parse::<Uri>().unwrap(),
+        headers,
+    }
+}
+
+fn body(response: &FunctionResponse) -> Value {
+    serde_json::from_str(&response.body).unwrap()
+}
+
+fn run_id(response: &FunctionResponse) -> Uuid {
+    response.headers["x-supacron-run-id"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// `cron_runs` rows as `run_id -> row` (JSON).
+async fn runs(env: &TestEnv) -> HashMap<Uuid, Value> {
+    env.db
+        .client
+        .query("select run_id, to_jsonb(r) from cron_runs r", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_function_records_exactly_one_run_per_accepted_invocation_and_none_per_refusal() {
+    let env = TestEnv::start().await;
+    let config = config(&env, &[]);
+    let mut expected: Vec<(Uuid, Job, &str, bool, FunctionResponse)> = Vec::new();
+    for job in Job::ALL {
+        let path = job.path();
+        let cases = [
+            (
+                Method::GET,
+                path.to_string(),
+                true,
+                None,
+                "vercel_cron",
+                false,
+            ),
+            (Method::POST, path.to_string(), false, None, "manual", false),
+            (
+                Method::GET,
+                path.to_string(),
+                false,
+                Some(Trigger::Scheduler),
+                "scheduler",
+                false,
+            ),
+            (
+                Method::GET,
+                format!("{path}?dry_run=1"),
+                false,
+                None,
+                "manual",
+                true,
+            ),
+        ];
+        for (method, uri, cron, trigger, name, dry_run) in cases {
+            let response = handle(
+                job,
+                request(method, &uri, Some(SECRET), cron),
+                &config,
+                trigger,
+            )
+            .await;
+            expected.push((run_id(&response), job, name, dry_run, response));
+        }
+        // Refusals are not runs: wrong secret, wrong method, no CRON_SECRET configured.
+        let refused = [
+            handle(
+                job,
+                request(Method::GET, path, Some("wrong-secret-1234567"), true),
+                &config,
+                None,
+            )
+            .await,
+            handle(
+                job,
+                request(Method::PUT, path, Some(SECRET), false),
+                &config,
+                None,
+            )
+            .await,
+            handle(
+                job,
+                request(Method::GET, path, Some(SECRET), true),
+                &Config::from_lookup(|_| None),
+                None,
+            )
+            .await,
+        ];
+        assert_eq!(
+            refused
+                .iter()
+                .map(|r| r.status.as_u16())
+                .collect::<Vec<_>>(),
+            vec![401, 405, 500]
+        );
+    }
+    let rows = runs(&env).await;
+    assert_eq!(
+        rows.len(),
+        expected.len(),
+        "one row per accepted invocation: {rows:#?}"
+    );
+    for (run_id, job, trigger, dry_run, response) in expected {
+        let row = &rows[&run_id];
+        let answer = body(&response);
+        let status = if response.status.is_success() {
+            answer["status"].as_str().unwrap().to_string()
+        } else {
+            "error".to_string()
+        };
+        assert_eq!(
+            (
+                row["job"].as_str(),
+                row["trigger"].as_str(),
+                row["status"].as_str(),
+                row["dry_run"].as_bool()
+            ),
+            (
+                Some(job.name()),
+                Some(trigger),
+                Some(status.as_str()),
+                Some(dry_run)
+            ),
+            "{job} {trigger}: {row} / {answer}"
+        );
+        assert!(
+            row["finished_at"].is_string() && row["duration_ms"].as_i64().unwrap() >= 0,
+            "{row}"
+        );
+        if response.status.is_success() {
+            for (key, value) in row["counts"].as_object().unwrap() {
+                assert_eq!(&answer[key], value, "{job}: count {key}");
+            }
+            assert!(row["error"].is_null(), "{row}");
+        } else {
+            let error = row["error"].as_str().unwrap();
+            assert!(
+                error.starts_with(answer["error"].as_str().unwrap()),
+                "{error}"
+            );
+            assert!(!error.contains(SECRET) && !error.contains(&env.service_key));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_function_binary_records_vercel_cron_runs_with_the_deployment_id() {
+    let env = TestEnv::start().await;
+    factory::patch_job(&env.db.client, NewPatchJob::default()).await;
+    let url = env.rest_url();
+    let vars = [
+        ("CRON_SECRET", SECRET),
+        ("SUPABASE_URL", url.as_str()),
+        ("SUPABASE_SERVICE_ROLE_KEY", env.service_key.as_str()),
+        ("VERCEL_DEPLOYMENT_ID", "dpl_4711abc"),
+    ];
+    let (path, binary) = FUNCTIONS[0];
+    let function = FunctionProcess::start(binary, path, &vars);
+    let answer = send(
+        reqwest::Client::new()
+            .get(&function.url)
+            .header("Authorization", format!("Bearer {SECRET}"))
+            .header("user-agent", "vercel-cron/1.0"),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let run_id: Uuid = answer.body["run_id"].as_str().unwrap().parse().unwrap();
+    let rows = runs(&env).await;
+    assert_eq!(rows.len(), 1);
+    let row = &rows[&run_id];
+    assert_eq!(
+        (
+            &row["job"],
+            &row["trigger"],
+            &row["status"],
+            &row["deployment_id"]
+        ),
+        (
+            &json!("patch"),
+            &json!("vercel_cron"),
+            &json!("ok"),
+            &json!("dpl_4711abc")
+        )
+    );
+    assert_eq!(row["counts"]["ok_count"], 1);
+    function.finish();
+}
+
+#[tokio::test]
+async fn a_run_that_supabase_fails_midway_is_recorded_as_error_with_its_counts_so_far() {
+    let env = TestEnv::start().await;
+    let db = &env.db.client;
+    let first = factory::conversation(db, NewConversation::default()).await;
+    for _ in 0..2 {
+        factory::patch_job(
+            db,
+            NewPatchJob {
+                conversation_id: Some(first),
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    // The second batch's claim fails inside the database, as an outage mid-run would.
+    factory::patch_job(
+        db,
+        NewPatchJob {
+            patch: json!({"poison": true}),
+            ..Default::default()
+        },
+    )
+    .await;
+    db.batch_execute(
+        "create function fail_poisoned_claims() returns trigger language plpgsql as $$
+         begin
+             if new.status = 'processing' and new.patch ? 'poison' then
+                 raise exception 'simulated outage in the middle of a run';
+             end if;
+             return new;
+         end $$;
+         create trigger fail_poisoned_claims before update on patch_jobs
+             for each row execute function fail_poisoned_claims();",
+    )
+    .await
+    .unwrap();
+    let config = config(&env, &[("PATCH_BATCH_SIZE", "2")]);
+    let response = handle(
+        Job::Patch,
+        request(Method::GET, "/api/cron/patch", Some(SECRET), true),
+        &config,
+        None,
+    )
+    .await;
+    let answer = body(&response);
+    assert_eq!(response.status.as_u16(), 502, "{answer}");
+    assert_eq!(answer["error"], "supabase_error");
+    assert_eq!(
+        (&answer["counts"]["ok_count"], &answer["counts"]["batches"]),
+        (&json!(2), &json!(1)),
+        "the answer says how far the run got: {answer}"
+    );
+    let rows = runs(&env).await;
+    assert_eq!(rows.len(), 1);
+    let row = &rows[&run_id(&response)];
+    assert_eq!(
+        (&row["status"], &row["trigger"]),
+        (&json!("error"), &json!("vercel_cron"))
+    );
+    assert_eq!(row["counts"]["ok_count"], 2, "{row}");
+    assert_eq!(row["counts"]["processed"], 2, "{row}");
+    let error = row["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("supabase_error: ") && error.contains("simulated outage"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_skipped_run_is_recorded_as_skipped() {
+    let env = TestEnv::start().await;
+    let config = config(&env, &[]);
+    let db = supabase(&env);
+    let ctx = RunContext::new(
+        Uuid::new_v4(),
+        Job::Memory,
+        Trigger::VercelCron,
+        false,
+        Duration::from_secs(5),
+    );
+    let recorder = Recorder::new(&db, &ctx, &config);
+    recorder.start().await;
+    assert_eq!(runs(&env).await[&ctx.run_id]["status"], "running");
+    let summary = RunSummary::new(
+        RunStatus::Skipped,
+        &json!({"reason": "another run holds the lease"}),
+    );
+    recorder.finish(&Ok(summary)).await;
+    let rows = runs(&env).await;
+    assert_eq!(rows.len(), 1);
+    let row = &rows[&ctx.run_id];
+    assert_eq!(
+        (&row["status"], &row["job"]),
+        (&json!("skipped"), &json!("memory"))
+    );
+    assert_eq!(row["counts"]["reason"], "another run holds the lease");
+}
+
+#[tokio::test]
+async fn a_run_killed_at_max_duration_is_marked_error_by_the_next_start() {
+    let env = TestEnv::start().await;
+    let killed = Uuid::new_v4();
+    let recent = Uuid::new_v4();
+    let db = &env.db.client;
+    // Two runs that never finished: one 10 minutes ago (past patch's 60 s), one just now.
+    db.execute(
+        "select start_cron_run($1, 'patch', 'vercel_cron', p_now => now() - interval '10 minutes')",
+        &[&killed],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "select start_cron_run($1, 'patch', 'vercel_cron')",
+        &[&recent],
+    )
+    .await
+    .unwrap();
+    let summary: Value = db
+        .query_one(
+            "select to_jsonb(s) from cron_run_summary s where job = 'patch'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        (&summary["last_status"], &summary["running"]),
+        (&json!("running"), &json!(true))
+    );
+    let response = handle(
+        Job::Patch,
+        request(Method::GET, "/api/cron/patch", Some(SECRET), true),
+        &config(&env, &[]),
+        None,
+    )
+    .await;
+    assert_eq!(response.status.as_u16(), 200);
+    let rows = runs(&env).await;
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[&killed]["status"], "error");
+    assert!(
+        rows[&killed]["error"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish"),
+        "{}",
+        rows[&killed]
+    );
+    assert_eq!(
+        rows[&recent]["status"], "running",
+        "a run within maxDuration is left alone"
+    );
+    assert_eq!(rows[&run_id(&response)]["status"], "ok");
+}
+
+#[tokio::test]
+async fn a_failure_to_record_never_changes_the_answer() {
+    let env = TestEnv::start().await;
+    factory::patch_job(&env.db.client, NewPatchJob::default()).await;
+    env.db
+        .client
+        .batch_execute(
+            "revoke execute on function start_cron_run(uuid, text, text, boolean, text, text, text, integer, timestamptz) from service_role;
+             revoke execute on function finish_cron_run(uuid, text, text, text, integer, jsonb, text, boolean, text, integer, timestamptz) from service_role;",
+        )
+        .await
+        .unwrap();
+    let response = handle(
+        Job::Patch,
+        request(Method::GET, "/api/cron/patch", Some(SECRET), true),
+        &config(&env, &[]),
+        None,
+    )
+    .await;
+    let answer = body(&response);
+    assert_eq!(
+        (
+            response.status.as_u16(),
+            &answer["status"],
+            &answer["ok_count"]
+        ),
+        (200, &json!("ok"), &json!(1))
+    );
+    assert!(runs(&env).await.is_empty());
+}
+
+#[tokio::test]
+async fn runs_older_than_the_retention_are_pruned() {
+    let env = TestEnv::start().await;
+    let db = &env.db.client;
+    let days_ago = |days: i64| NewCronRun {
+        started_at: Some(Utc::now() - chrono::Duration::days(days)),
+        ..Default::default()
+    };
+    let old = factory::cron_run(db, days_ago(31)).await;
+    let recent = factory::cron_run(db, days_ago(8)).await;
+    let other_job = factory::cron_run(
+        db,
+        NewCronRun {
+            job: "rewards".into(),
+            ..days_ago(40)
+        },
+    )
+    .await;
+    let ids = || async {
+        let rows = db
+            .query("select id from cron_runs order by id", &[])
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.get::<_, i64>(0)).collect::<Vec<_>>()
+    };
+    handle(
+        Job::Patch,
+        request(Method::GET, "/api/cron/patch", Some(SECRET), true),
+        &config(&env, &[]),
+        None,
+    )
+    .await;
+    let after = ids().await;
+    assert!(
+        !after.contains(&old) && after.contains(&recent) && after.contains(&other_job),
+        "the default keeps 30 days of the job's own runs: {after:?}"
+    );
+    handle(
+        Job::Patch,
+        request(Method::GET, "/api/cron/patch", Some(SECRET), true),
+        &config(&env, &[("SUPACRON_RUN_RETENTION_DAYS", "7")]),
+        None,
+    )
+    .await;
+    assert!(
+        !ids().await.contains(&recent),
+        "SUPACRON_RUN_RETENTION_DAYS=7"
+    );
+    let pruned: i32 = db
+        .query_one("select prune_cron_runs()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(pruned, 1, "operators prune every job's history");
+    assert_eq!(ids().await.len(), 2);
+}
