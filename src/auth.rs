@@ -35,6 +35,25 @@ pub fn authorize(
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<(), AuthError> {
+    check(config, job.accepts_internal_api_key(), headers, query)
+}
+
+/// Checks the credentials of a request for the status function: `CRON_SECRET` only, from
+/// the same three places as for a job.
+pub fn authorize_status(
+    config: &Config,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<(), AuthError> {
+    check(config, false, headers, query)
+}
+
+fn check(
+    config: &Config,
+    internal_api_key: bool,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<(), AuthError> {
     let cron_secret = config.cron_secret()?;
     let mut accepted = false;
     // Evaluate every source (no early return) so timing does not reveal which one matched.
@@ -49,7 +68,7 @@ pub fn authorize(
     if let Some(secret) = query_param(query, "secret") {
         accepted |= cron_secret.matches(secret.as_bytes());
     }
-    if job.accepts_internal_api_key() {
+    if internal_api_key {
         if let Some(key) = config.internal_api_key() {
             for value in headers.get_all("x-internal-api-key") {
                 accepted |= key.matches(value.as_bytes());

@@ -8,6 +8,7 @@
 //! - [`function`]: the invocation wrapper (methods, auth, answers, error mapping, logs);
 //! - [`supabase`]: the PostgREST client with the service-role key;
 //! - [`jobs`]: the jobs themselves;
+//! - [`status`]: the run history and queues as a report, verdicts and a page;
 //! - [`run`], [`job`], [`error`], [`logging`], [`secret`]: the shared vocabulary.
 
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod logging;
 pub mod retry;
 pub mod run;
 pub mod secret;
+pub mod status;
 pub mod supabase;
 
 pub use job::Job;

@@ -2,6 +2,7 @@
 --
 --   cron_schedules        each job's schedule (vercel.json), maxDuration and tick grace; the
 --                         functions keep it current (start_cron_run), the migration seeds it
+--   cron_expression_valid the CHECK of cron_schedules.schedule
 --   cron_previous_tick    the latest minute <= a time matching a 5-field cron expression (UTC)
 --   start_cron_run        a function invocation begins: one `running` row in cron_runs
 --   finish_cron_run       ... ends: the same row gets status, counts, error (or is inserted
@@ -24,39 +25,6 @@ comment on column public.cron_runs.dry_run is '?dry_run=1: recorded, ignored by 
 create index cron_runs_started_at_idx on public.cron_runs (started_at);
 create index cron_runs_running_idx on public.cron_runs (job, started_at) where status = 'running';
 
--- The schedules the status page checks ticks against. Seeded with vercel.json's values; every
--- run of a function writes its own (Job::schedule in Rust, kept equal to vercel.json by a
--- test), so a changed schedule reaches this table with the first run after the deployment.
--- tick_grace: how late a tick may start before it counts as missing. Vercel Pro starts crons
--- within the minute; on Hobby (±59 min) set it to '1 hour'. Runs never overwrite it.
-create table public.cron_schedules (
-    job                text primary key check (btrim(job) <> ''),
-    path               text not null,
-    schedule           text not null check (btrim(schedule) <> ''),
-    max_duration_secs  integer not null check (max_duration_secs > 0),
-    tick_grace         interval not null default '5 minutes' check (tick_grace >= interval '0'),
-    created_at         timestamptz not null default now(),
-    updated_at         timestamptz not null default now()
-);
-
-comment on table public.cron_schedules is
-    'Each job''s cron schedule (vercel.json), maxDuration and tick grace, for missing-tick checks.';
-
-create trigger cron_schedules_set_updated_at
-    before update on public.cron_schedules
-    for each row execute function public.set_updated_at();
-
-insert into public.cron_schedules (job, path, schedule, max_duration_secs) values
-    ('patch',    '/api/cron/patch',                 '*/2 * * * *',  60),
-    ('memory',   '/api/cron/memory',                '*/10 * * * *', 300),
-    ('schedule', '/api/cron/schedule',              '0 * * * *',    300),
-    ('outcomes', '/api/training/outcomes',          '15 * * * *',   120),
-    ('rewards',  '/api/training/calculate-pending', '0 * * * *',    120);
-
-alter table public.cron_schedules enable row level security;
-revoke all on table public.cron_schedules from public, anon, authenticated;
-grant select, insert, update, delete on table public.cron_schedules to service_role;
-
 -- The values one field of a cron expression allows, ascending. Fields are numeric (Vercel takes
 -- no names such as MON or JAN): `*`, `n`, `a-b`, with an optional `/step`, comma-separated.
 -- `a/step` means a..max. Day of week 7 is Sunday, like 0. Raises 22023 on a malformed field.
@@ -64,6 +32,7 @@ create function public.cron_field_values(p_field text, p_min integer, p_max inte
 returns integer[]
 language plpgsql
 immutable
+strict
 security invoker
 set search_path = public, pg_temp
 as $$
@@ -112,6 +81,7 @@ create function public.cron_previous_tick(p_expr text, p_at timestamptz)
 returns timestamptz
 language plpgsql
 immutable
+strict
 security invoker
 set search_path = public, pg_temp
 as $$
@@ -131,7 +101,7 @@ declare
     v_hour integer;
     v_minute integer;
 begin
-    if array_length(v_fields, 1) <> 5 then
+    if array_length(v_fields, 1) is distinct from 5 then
         raise exception 'invalid cron expression `%`: 5 fields expected', p_expr using errcode = '22023';
     end if;
     v_minutes := cron_field_values(v_fields[1], 0, 59);
@@ -166,6 +136,66 @@ $$;
 
 comment on function public.cron_previous_tick(text, timestamptz) is
     'Latest minute <= p_at (UTC) matching a 5-field cron expression.';
+
+-- True for a valid 5-field expression; raises 22023 naming the bad field otherwise (the CHECK
+-- on cron_schedules.schedule, so a bad schedule is refused where it is written, not later by
+-- every read of cron_run_summary).
+create function public.cron_expression_valid(p_expr text)
+returns boolean
+language plpgsql
+immutable
+strict
+security invoker
+set search_path = public, pg_temp
+as $$
+declare
+    v_fields text[] := regexp_split_to_array(btrim(p_expr), '\s+');
+begin
+    if array_length(v_fields, 1) is distinct from 5 then
+        raise exception 'invalid cron expression `%`: 5 fields expected', p_expr using errcode = '22023';
+    end if;
+    perform cron_field_values(v_fields[1], 0, 59), cron_field_values(v_fields[2], 0, 23),
+            cron_field_values(v_fields[3], 1, 31), cron_field_values(v_fields[4], 1, 12),
+            cron_field_values(v_fields[5], 0, 7);
+    return true;
+end;
+$$;
+
+comment on function public.cron_expression_valid(text) is
+    'True for a valid 5-field cron expression; raises naming the bad field otherwise.';
+
+-- The schedules the status page checks ticks against. Seeded with vercel.json's values; every
+-- run of a function writes its own (Job::schedule in Rust, kept equal to vercel.json by a
+-- test), so a changed schedule reaches this table with the first run after the deployment.
+-- tick_grace: how late a tick may start before it counts as missing. Vercel Pro starts crons
+-- within the minute; on Hobby (±59 min) set it to '1 hour'. Runs never overwrite it.
+create table public.cron_schedules (
+    job                text primary key check (btrim(job) <> ''),
+    path               text not null,
+    schedule           text not null check (public.cron_expression_valid(schedule)),
+    max_duration_secs  integer not null check (max_duration_secs > 0),
+    tick_grace         interval not null default '5 minutes' check (tick_grace >= interval '0'),
+    created_at         timestamptz not null default now(),
+    updated_at         timestamptz not null default now()
+);
+
+comment on table public.cron_schedules is
+    'Each job''s cron schedule (vercel.json), maxDuration and tick grace, for missing-tick checks.';
+
+create trigger cron_schedules_set_updated_at
+    before update on public.cron_schedules
+    for each row execute function public.set_updated_at();
+
+insert into public.cron_schedules (job, path, schedule, max_duration_secs) values
+    ('patch',    '/api/cron/patch',                 '*/2 * * * *',  60),
+    ('memory',   '/api/cron/memory',                '*/10 * * * *', 300),
+    ('schedule', '/api/cron/schedule',              '0 * * * *',    300),
+    ('outcomes', '/api/training/outcomes',          '15 * * * *',   120),
+    ('rewards',  '/api/training/calculate-pending', '0 * * * *',    120);
+
+alter table public.cron_schedules enable row level security;
+revoke all on table public.cron_schedules from public, anon, authenticated;
+grant select, insert, update, delete on table public.cron_schedules to service_role;
 
 -- A function invocation begins (after its method, credentials and configuration were
 -- accepted: refused requests are not runs). In one transaction:
@@ -574,6 +604,7 @@ grant select on table public.queue_health, public.cron_run_summary to service_ro
 
 revoke all on function public.cron_field_values(text, integer, integer) from public, anon, authenticated;
 revoke all on function public.cron_previous_tick(text, timestamptz) from public, anon, authenticated;
+revoke all on function public.cron_expression_valid(text) from public, anon, authenticated;
 revoke all on function public.start_cron_run(uuid, text, text, boolean, text, text, text, integer, timestamptz) from public, anon, authenticated;
 revoke all on function public.finish_cron_run(uuid, text, text, text, integer, jsonb, text, boolean, text, integer, timestamptz) from public, anon, authenticated;
 revoke all on function public.prune_cron_runs(interval, timestamptz) from public, anon, authenticated;
@@ -583,6 +614,7 @@ revoke all on function public.status_report(timestamptz, integer, boolean) from 
 
 grant execute on function public.cron_field_values(text, integer, integer) to service_role;
 grant execute on function public.cron_previous_tick(text, timestamptz) to service_role;
+grant execute on function public.cron_expression_valid(text) to service_role;
 grant execute on function public.start_cron_run(uuid, text, text, boolean, text, text, text, integer, timestamptz) to service_role;
 grant execute on function public.finish_cron_run(uuid, text, text, text, integer, jsonb, text, boolean, text, integer, timestamptz) to service_role;
 grant execute on function public.prune_cron_runs(interval, timestamptz) to service_role;

@@ -9,6 +9,7 @@ mod functions_auth;
 mod llm_client;
 mod memory;
 mod operations;
+mod operations_views;
 mod patch_concurrency;
 mod patch_pipeline;
 mod schedule;

@@ -1,0 +1,11 @@
+//! Vercel Function `/api/cron/status`: run history and queue health as JSON, or as a page
+//! for `Accept: text/html`. Not scheduled. All logic lives in the `supacron` library.
+
+use supacron::{function::vercel, logging};
+use vercel_runtime::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    logging::init_from_config();
+    run(service_fn(vercel::respond_status)).await
+}
