@@ -156,7 +156,7 @@ pub fn tile(summary: &JobSummary, queue: Option<&QueueHealth>, now: DateTime<Utc
             );
         }
     }
-    reasons.sort_by(|a, b| b.0.cmp(&a.0));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.0));
     let level = reasons.first().map_or(Level::Green, |r| r.0);
     let mut reasons: Vec<String> = reasons.into_iter().map(|r| r.1).collect();
     if reasons.is_empty() {

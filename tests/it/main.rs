@@ -13,6 +13,7 @@ mod operations_views;
 mod patch_concurrency;
 mod patch_pipeline;
 mod schedule;
+mod status_page;
 mod support;
 mod training;
 mod vercel_config;

@@ -24,6 +24,9 @@ pub const FUNCTIONS: [(&str, &str); 5] = [
     ),
 ];
 
+/// The status function (not a job, not scheduled).
+pub const STATUS: (&str, &str) = ("/api/cron/status", env!("CARGO_BIN_EXE_cron-status"));
+
 /// A running function process; killed when dropped.
 pub struct FunctionProcess {
     child: Child,
