@@ -68,11 +68,9 @@ fn check(
     if let Some(secret) = query_param(query, "secret") {
         accepted |= cron_secret.matches(secret.as_bytes());
     }
-    if internal_api_key {
-        if let Some(key) = config.internal_api_key() {
-            for value in headers.get_all("x-internal-api-key") {
-                accepted |= key.matches(value.as_bytes());
-            }
+    if internal_api_key && let Some(key) = config.internal_api_key() {
+        for value in headers.get_all("x-internal-api-key") {
+            accepted |= key.matches(value.as_bytes());
         }
     }
     if accepted {
