@@ -23,6 +23,7 @@ use tokio::net::TcpListener;
 
 use super::shutdown::Shutdown;
 use crate::config::Config;
+use crate::function::status::{self, handle_status};
 use crate::function::{FunctionRequest, FunctionResponse, handle};
 use crate::job::Job;
 
@@ -34,8 +35,8 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 pub enum Endpoint {
     /// A job's function (`/api/cron/patch`, …).
     Function(Job),
-    // Issue #9 adds the status page here (`/api/cron/status`), answered by its entry point
-    // with the same (FunctionRequest, &Config) -> FunctionResponse shape as `handle`.
+    /// The status function (`/api/cron/status`): run history and queues, JSON or a page.
+    Status,
 }
 
 /// The endpoint at `path` (a trailing slash is ignored), if any.
@@ -44,6 +45,9 @@ pub fn route(path: &str) -> Option<Endpoint> {
         "" => "/",
         trimmed => trimmed,
     };
+    if path == status::PATH {
+        return Some(Endpoint::Status);
+    }
     Job::ALL
         .into_iter()
         .find(|job| job.path() == path)
@@ -52,7 +56,9 @@ pub fn route(path: &str) -> Option<Endpoint> {
 
 /// Every path served, for the 404 answer and the start-up line.
 pub fn paths() -> Vec<&'static str> {
-    Job::ALL.into_iter().map(Job::path).collect()
+    let mut paths: Vec<&'static str> = Job::ALL.into_iter().map(Job::path).collect();
+    paths.push(status::PATH);
+    paths
 }
 
 /// Why the server cannot start. Says what to do.
@@ -144,16 +150,16 @@ async fn answer(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
     let _ = Limited::new(body, MAX_BODY_BYTES).collect().await;
-    let answer = match route(parts.uri.path()) {
-        Some(Endpoint::Function(job)) => {
-            let request = FunctionRequest {
-                method: parts.method,
-                uri: parts.uri,
-                headers: parts.headers,
-            };
-            handle(job, request, &config, None).await
-        }
-        None => not_found(parts.uri.path()),
+    let endpoint = route(parts.uri.path());
+    let request = FunctionRequest {
+        method: parts.method,
+        uri: parts.uri,
+        headers: parts.headers,
+    };
+    let answer = match endpoint {
+        Some(Endpoint::Function(job)) => handle(job, request, &config, None).await,
+        Some(Endpoint::Status) => handle_status(request, &config).await,
+        None => not_found(request.uri.path()),
     };
     let mut response = Response::new(Full::new(Bytes::from(answer.body)));
     *response.status_mut() = answer.status;
@@ -193,6 +199,8 @@ mod tests {
                 Some(Endpoint::Function(job))
             );
         }
+        assert_eq!(route("/api/cron/status"), Some(Endpoint::Status));
+        assert!(paths().contains(&"/api/cron/status"));
         for path in ["/", "", "/api", "/api/cron", "/patch", "/api/cron/patch/x"] {
             assert_eq!(route(path), None, "{path}");
         }

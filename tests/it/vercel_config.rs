@@ -77,3 +77,24 @@ fn the_deployment_serves_public_not_the_repository_root() {
         "an empty public/ is not deployed; Vercel would serve the root"
     );
 }
+
+#[test]
+fn the_status_function_is_built_and_sized_but_never_scheduled() {
+    use supacron::function::status;
+    let config = vercel_json();
+    let file = format!("{}.rs", status::PATH.trim_start_matches('/'));
+    assert_eq!(
+        config["functions"][&file]["maxDuration"],
+        status::MAX_DURATION_SECS
+    );
+    assert!(
+        config["crons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["path"] != status::PATH),
+        "the status page is looked at, not run on a schedule"
+    );
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    assert!(root().join(&file).is_file() && manifest.contains(&format!("path = \"{file}\"")));
+}
