@@ -127,7 +127,16 @@ async fn handle_as(
             )
         });
         let dry_run = is_dry_run(request.uri.query());
-        let result = invoke(job, &request, config, run_id, trigger, dry_run, caller).await;
+        let mut record_error = None;
+        let result = invoke(
+            job,
+            &request,
+            config,
+            (run_id, trigger, dry_run),
+            caller,
+            &mut record_error,
+        )
+        .await;
         let duration_ms = started.elapsed().as_millis() as u64;
         let response = match &result {
             Ok(summary) => success(job, run_id, dry_run, duration_ms, summary),
@@ -139,6 +148,7 @@ async fn handle_as(
             &response,
             duration_ms,
             result.as_ref().err().map(|f| &f.error),
+            record_error.as_deref(),
         );
         response
     }
@@ -146,14 +156,15 @@ async fn handle_as(
     .await
 }
 
+/// Checks, runs and records one invocation. A failure to record goes to `record_error`
+/// (for the one log line), never into the result.
 async fn invoke(
     job: Job,
     request: &FunctionRequest,
     config: &Config,
-    run_id: Uuid,
-    trigger: Trigger,
-    dry_run: bool,
+    (run_id, trigger, dry_run): (Uuid, Trigger, bool),
     caller: Caller,
+    record_error: &mut Option<String>,
 ) -> Result<RunSummary, RunFailure> {
     if request.method != Method::GET && request.method != Method::POST {
         return Err(AppError::MethodNotAllowed.into());
@@ -171,8 +182,12 @@ async fn invoke(
     );
     let recorder = Recorder::new(Supabase::shared(&job_config.supabase), &ctx, config);
     // The start is recorded alongside the job's first requests: no latency added.
-    let ((), result) = tokio::join!(recorder.start(), jobs::run(&ctx, &job_config));
-    recorder.finish(&result).await;
+    let (started, result) = tokio::join!(recorder.start(), jobs::run(&ctx, &job_config));
+    *record_error = match (started, recorder.finish(&result).await) {
+        (_, Err(finish)) => Some(finish),
+        (Err(start), Ok(())) => Some(format!("{start} (the end was recorded)")),
+        (Ok(()), Ok(())) => None,
+    };
     result
 }
 
@@ -277,13 +292,15 @@ fn cause_chain(error: &AppError) -> String {
 }
 
 /// The one line logged per invocation: request (query redacted), status, timing, the
-/// answer, and for failures the cause chain. Level: info, warn for 4xx, error for 5xx.
+/// answer, for failures the cause chain, and why the run could not be recorded in
+/// `cron_runs` (if so). Level: info, warn for 4xx, error for 5xx.
 pub(crate) fn log_invocation(
     request: &FunctionRequest,
     trigger: Trigger,
     response: &FunctionResponse,
     duration_ms: u64,
     error: Option<&AppError>,
+    record_error: Option<&str>,
 ) {
     let query = request
         .uri
@@ -307,6 +324,7 @@ pub(crate) fn log_invocation(
                 duration_ms,
                 answer = %response.body,
                 cause = %cause,
+                record_error = record_error.unwrap_or_default(),
                 $message
             )
         };

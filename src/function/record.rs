@@ -10,7 +10,8 @@
 //!
 //! Refused requests (405, 401, 500 configuration) are not runs and write nothing: an
 //! unauthenticated caller must not be able to fill the table. Recording never changes
-//! the answer: a failed write is logged (warn) and the run goes on.
+//! the answer: a failed write is reported in the invocation's one log line
+//! (`record_error`) and the run goes on.
 
 use serde_json::{Map, Value, json};
 
@@ -40,8 +41,9 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// Inserts the run's `running` row. Failures are logged, never returned.
-    pub async fn start(&self) {
+    /// Inserts the run's `running` row. A failure is described, for the invocation's log
+    /// line; the run goes on.
+    pub async fn start(&self) -> Result<(), String> {
         let job = self.ctx.job;
         let args = json!({
             "p_run_id": self.ctx.run_id,
@@ -53,13 +55,15 @@ impl<'a> Recorder<'a> {
             "p_path": job.path(),
             "p_max_duration_secs": job.max_duration_secs(),
         });
-        if let Err(e) = self.db.rpc::<Value>("start_cron_run", &args).await {
-            tracing::warn!(cause = %e, "could not record the start of this run in cron_runs; its end is recorded if the database answers then");
+        match self.db.rpc::<Value>("start_cron_run", &args).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("could not record the start in cron_runs: {e}")),
         }
     }
 
-    /// Writes how the run ended. Failures are logged, never returned.
-    pub async fn finish(&self, result: &Result<RunSummary, RunFailure>) {
+    /// Writes how the run ended (the whole row if the start was not recorded). A failure
+    /// is described, for the invocation's log line.
+    pub async fn finish(&self, result: &Result<RunSummary, RunFailure>) -> Result<(), String> {
         let (status, counts, error): (RunStatus, &Map<String, Value>, Option<String>) = match result
         {
             Ok(summary) => (summary.status, &summary.counts, None),
@@ -81,8 +85,12 @@ impl<'a> Recorder<'a> {
             "p_deployment_id": self.deployment_id,
             "p_keep_days": self.keep_days,
         });
-        if let Err(e) = self.db.rpc::<Value>("finish_cron_run", &args).await {
-            tracing::warn!(cause = %e, status = status.as_str(), "could not record the end of this run in cron_runs");
+        match self.db.rpc::<Value>("finish_cron_run", &args).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!(
+                "could not record this {} run in cron_runs: {e}",
+                status.as_str()
+            )),
         }
     }
 }

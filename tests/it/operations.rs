@@ -333,13 +333,13 @@ async fn a_skipped_run_is_recorded_as_skipped() {
         Duration::from_secs(5),
     );
     let recorder = Recorder::new(&db, &ctx, &config);
-    recorder.start().await;
+    recorder.start().await.unwrap();
     assert_eq!(runs(&env).await[&ctx.run_id]["status"], "running");
     let summary = RunSummary::new(
         RunStatus::Skipped,
         &json!({"reason": "another run holds the lease"}),
     );
-    recorder.finish(&Ok(summary)).await;
+    recorder.finish(&Ok(summary)).await.unwrap();
     let rows = runs(&env).await;
     assert_eq!(rows.len(), 1);
     let row = &rows[&ctx.run_id];
