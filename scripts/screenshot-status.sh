@@ -54,7 +54,8 @@ shaped as (
                when job = 'memory' and extract(hour from tick)::int % 5 = 0 and extract(minute from tick) = 20 then 'skipped'
                when job = 'patch' and (extract(epoch from tick)::bigint / 120) % 97 = 0 then 'partial'
                else 'ok'
-           end as status
+           end as status,
+           0.6 + random() as jitter
     from ticks
     -- the patch cron was not delivered for 20 minutes about 15 hours ago (a gap in its lane)
     where not (job = 'patch' and tick between now() - interval '15 hours' and now() - interval '14 hours 40 minutes')
@@ -68,9 +69,9 @@ select gen_random_uuid(), job, 'vercel_cron', status,
             else '{}'::jsonb end,
        case when status = 'error' then 'supabase_unavailable: Supabase is unreachable or timed out (rpc claim_patch_batch); nothing was changed, the next run retries. Check SUPABASE_URL and the project''s status' end,
        'demo-history'
-from shaped,
-     lateral (select (case job when 'patch' then 40 when 'memory' then 9000 when 'schedule' then 14000 else 300 end
-                      * (0.6 + random()))::int as d) dur;
+from (select *, ((case job when 'patch' then 40 when 'memory' then 9000 when 'schedule' then 14000
+                             else 300 end) * jitter)::int as d
+      from shaped) runs;
 SQL
 
 say "building the function binaries and the dev server"
@@ -122,5 +123,5 @@ shoot() {
         --window-size="$2" --screenshot="$1" "$URL" >/dev/null 2>&1
     say "wrote $1"
 }
-shoot "$OUT_DIR/status.png" 1200,1500 1
-shoot "$OUT_DIR/status-phone.png" 390,2000 2
+shoot "$OUT_DIR/status.png" 1200,1300 1
+shoot "$OUT_DIR/status-phone.png" 390,1800 2

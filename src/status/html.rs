@@ -49,10 +49,11 @@ h2{font-size:1.05rem;margin:1.5rem 0 .5rem}
 .tile ul{margin:.3rem 0 0;padding-left:1.1rem}
 .tile li{overflow-wrap:anywhere}
 .panel{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.6rem}
-.timeline{width:100%;height:auto;display:block}
+.panel{overflow-x:auto}
+.timeline{width:100%;min-width:34rem;height:auto;display:block}
 .timeline .lane{fill:#eef1f4}
 .timeline .label{font-size:12px;text-anchor:end;fill:var(--ink)}
-.timeline .axis{font-size:10px;text-anchor:middle;fill:var(--muted)}
+.timeline .axis{font-size:10px;fill:var(--muted)}
 .timeline .grid{stroke:var(--line);stroke-width:1}
 .ok,.running{fill:var(--green)}
 .partial,.skipped{fill:#d4a72c}
@@ -66,7 +67,7 @@ h2{font-size:1.05rem;margin:1.5rem 0 .5rem}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.85rem}
 th,td{border-bottom:1px solid var(--line);padding:.35rem .5rem;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
-td.text{text-align:left;white-space:normal;overflow-wrap:anywhere;min-width:14rem}
+td.text,th.text{text-align:left;white-space:normal;overflow-wrap:anywhere;min-width:14rem}
 .warn{color:var(--red);font-weight:600}
 footer{color:var(--muted);font-size:.8rem;margin:1.5rem 0 0}
 code{font-size:.85em}
@@ -101,7 +102,7 @@ pub fn render(report: &Report, tiles: &[Tile]) -> String {
         out,
         "<h2>Last 24 hours</h2><div class=\"panel\">{}<p class=\"legend\">one mark per run:\
          <span class=\"ok\"></span>ok<span class=\"partial\"></span>partial / skipped\
-         <span class=\"error\"></span>failed · a gap is a missed tick</p></div>",
+         <span class=\"error\"></span>failed · a gap is a missed tick · times in UTC</p></div>",
         timeline::svg(&jobs, runs, now)
     );
     write_queues(&mut out, report);
@@ -182,7 +183,7 @@ fn write_dead_jobs(out: &mut String, report: &Report) {
     }
     out.push_str(
         "<div class=\"scroll\"><table><thead><tr><th>id</th><th>kind</th><th>attempts</th>\
-         <th>when</th><th>last_error</th></tr></thead><tbody>",
+         <th>when</th><th class=\"text\">last_error</th></tr></thead><tbody>",
     );
     for job in &report.dead_jobs {
         let _ = write!(

@@ -50,9 +50,14 @@ pub fn svg(jobs: &[String], runs: &[TimelineRun], now: DateTime<Utc>) -> String 
                 .format("%H:%M")
                 .to_string()
         };
+        let anchor = match hours_ago {
+            24 => "start",
+            0 => "end",
+            _ => "middle",
+        };
         let _ = write!(
             out,
-            r#"<line class="grid" x1="{gx:.1}" y1="{TOP}" x2="{gx:.1}" y2="{gy}"/><text class="axis" x="{gx:.1}" y="{ay}">{label}</text>"#,
+            r#"<line class="grid" x1="{gx:.1}" y1="{TOP}" x2="{gx:.1}" y2="{gy}"/><text class="axis" text-anchor="{anchor}" x="{gx:.1}" y="{ay}">{label}</text>"#,
             gy = height - AXIS + 2.0,
             ay = height - 4.0
         );
