@@ -27,6 +27,7 @@ pub const TABLES: &[&str] = &[
     "outcomes",
     "cron_runs",
     "job_locks",
+    "cron_schedules",
 ];
 
 /// Every view the migrations create, in the `public` schema.

@@ -36,11 +36,15 @@ const COLUMNS: &[(&str, &str)] = &[
     ),
     (
         "cron_run_summary",
-        "job text, last_run_id uuid, last_status text, last_started_at timestamptz, last_finished_at timestamptz, last_duration_ms int4, last_error text, runs_24h int8, errors_24h int8, avg_duration_ms_24h int4",
+        "job text, schedule text, last_run_id uuid, last_status text, last_trigger text, last_started_at timestamptz, last_finished_at timestamptz, last_duration_ms int4, last_error text, last_counts jsonb, last_success_at timestamptz, running bool, runs_24h int8, failures_24h int8, skipped_24h int8, p50_duration_ms_24h int4, p95_duration_ms_24h int4, last_expected_tick timestamptz, last_tick_missing bool",
     ),
     (
         "cron_runs",
-        "id int8, run_id uuid, job text, trigger text, status text, started_at timestamptz, finished_at timestamptz, duration_ms int4, counts jsonb, error text, deployment_id text",
+        "id int8, run_id uuid, job text, trigger text, status text, started_at timestamptz, finished_at timestamptz, duration_ms int4, counts jsonb, error text, deployment_id text, dry_run bool",
+    ),
+    (
+        "cron_schedules",
+        "job text, path text, schedule text, max_duration_secs int4, tick_grace interval, created_at timestamptz, updated_at timestamptz",
     ),
     (
         "decisions",
@@ -72,7 +76,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ),
     (
         "queue_health",
-        "pending int8, processing int8, failed int8, dead int8, done int8, due int8, expired_leases int8, oldest_due_at timestamptz, last_done_at timestamptz",
+        "job text, pending int8, due int8, processing int8, expired_leases int8, failed int8, dead int8, oldest_due_at timestamptz, oldest_due_age_seconds int8",
     ),
     (
         "schedule_ticks",

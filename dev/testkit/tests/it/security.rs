@@ -204,8 +204,10 @@ async fn acting_as_each_role_gives_the_expected_access() {
     )
     .await
     .expect("service_role inserts into an identity-keyed table");
-    tx.query_one("select * from queue_health", &[])
+    let rows = tx
+        .query("select * from queue_health", &[])
         .await
         .expect("service_role reads views");
+    assert_eq!(rows.len(), 5, "one row per kind of work");
     tx.rollback().await.unwrap();
 }
