@@ -33,15 +33,11 @@ pub async fn run(ctx: &RunContext, config: &JobConfig) -> Result<RunSummary, Run
         Job::Rewards => training::rewards::run(ctx, db, &config.tunables.reward_weights()).await,
         Job::Memory => {
             let settings = memory::MemorySettings::from_tunables(&config.tunables);
-            memory::run(ctx, db, &llm(config)?, &settings)
-                .await
-                .map_err(RunFailure::from)
+            memory::run(ctx, db, &llm(config)?, &settings).await
         }
         Job::Schedule => {
             let settings = schedule::ScheduleSettings::from_tunables(&config.tunables);
-            schedule::run(ctx, db, &llm(config)?, &settings)
-                .await
-                .map_err(RunFailure::from)
+            schedule::run(ctx, db, &llm(config)?, &settings).await
         }
     }
 }

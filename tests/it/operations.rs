@@ -15,7 +15,7 @@ use supacron::function::record::Recorder;
 use supacron::function::{FunctionRequest, FunctionResponse, handle};
 use supacron::run::{RunContext, RunStatus, RunSummary, Trigger};
 use testkit::TestEnv;
-use testkit::factory::{self, NewConversation, NewCronRun, NewPatchJob};
+use testkit::factory::{self, NewConversation, NewCronRun, NewJobLock, NewPatchJob};
 use uuid::Uuid;
 
 use crate::support::function_process::{FUNCTIONS, FunctionProcess, send};
@@ -321,7 +321,50 @@ async fn a_run_that_supabase_fails_midway_is_recorded_as_error_with_its_counts_s
 }
 
 #[tokio::test]
-async fn a_skipped_run_is_recorded_as_skipped() {
+async fn an_overlapping_run_kept_out_by_the_job_lease_is_recorded_as_skipped() {
+    let env = TestEnv::start().await;
+    let config = config(&env, &[]);
+    for job in [Job::Memory, Job::Schedule] {
+        // Another run holds the job's lease for the next five minutes.
+        let lock = NewJobLock {
+            job: job.name().into(),
+            lease_owner: Some(format!("{job}:{}", Uuid::new_v4())),
+            lease_until: Some(Utc::now() + chrono::Duration::minutes(5)),
+            acquired_at: Some(Utc::now()),
+        };
+        factory::job_lock(&env.db.client, lock).await;
+        let response = handle(
+            job,
+            request(Method::GET, job.path(), Some(SECRET), true),
+            &config,
+            None,
+        )
+        .await;
+        let answer = body(&response);
+        assert_eq!(
+            (response.status.as_u16(), &answer["status"]),
+            (200, &json!("skipped")),
+            "{answer}"
+        );
+        let rows = runs(&env).await;
+        let row = &rows[&run_id(&response)];
+        assert_eq!(
+            (&row["job"], &row["status"], &row["trigger"]),
+            (&json!(job.name()), &json!("skipped"), &json!("vercel_cron"))
+        );
+        assert!(
+            row["counts"]["skipped_reason"]
+                .as_str()
+                .unwrap()
+                .contains("holds this job's lease"),
+            "{row}"
+        );
+    }
+    assert_eq!(runs(&env).await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_recorder_writes_a_running_row_then_the_outcome() {
     let env = TestEnv::start().await;
     let config = config(&env, &[]);
     let db = supabase(&env);

@@ -24,7 +24,7 @@ use super::lease;
 use crate::config::Tunables;
 use crate::error::AppError;
 use crate::llm::{Completion, Llm, LlmError, LlmErrorClass, MIN_CALL_BUDGET, OFFLINE_MODEL, Usage};
-use crate::run::{RunContext, RunStatus, RunSummary};
+use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::supabase::Supabase;
 
 /// How the memory job runs (from the tunables; tests set `now`).
@@ -97,7 +97,7 @@ pub async fn run(
     db: &Supabase,
     llm: &Llm,
     settings: &MemorySettings,
-) -> Result<RunSummary, AppError> {
+) -> Result<RunSummary, RunFailure> {
     let now = settings.now.unwrap_or_else(Utc::now);
     let mut report = MemoryReport::default();
     if ctx.dry_run {
@@ -114,7 +114,10 @@ pub async fn run(
     }
     let result = summarise_due(ctx, db, llm, settings, now, &mut report).await;
     lease::release(db, ctx).await;
-    result?;
+    // A failure midway still reports what the run did before it.
+    if let Err(error) = result {
+        return Err(RunFailure::with_counts(error, &report));
+    }
     report.remaining = count_due(db, settings, now).await?;
     let status = if report.failed_count > 0 || report.left_for_later > 0 || report.remaining > 0 {
         RunStatus::Partial

@@ -29,7 +29,7 @@ use super::lease;
 use crate::config::Tunables;
 use crate::error::AppError;
 use crate::llm::{Completion, Llm, LlmError, LlmErrorClass, MIN_CALL_BUDGET, OFFLINE_MODEL, Usage};
-use crate::run::{RunContext, RunStatus, RunSummary};
+use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::supabase::Supabase;
 
 /// Failed generations after which a tick is no longer retried.
@@ -116,7 +116,7 @@ pub async fn run(
     db: &Supabase,
     llm: &Llm,
     settings: &ScheduleSettings,
-) -> Result<RunSummary, AppError> {
+) -> Result<RunSummary, RunFailure> {
     let now = settings.now.unwrap_or_else(Utc::now);
     let mut report = ScheduleReport::default();
     if ctx.dry_run {
@@ -137,7 +137,10 @@ pub async fn run(
     }
     .await;
     lease::release(db, ctx).await;
-    result?;
+    // A failure midway still reports what the run did before it.
+    if let Err(error) = result {
+        return Err(RunFailure::with_counts(error, &report));
+    }
     report.remaining = count_work(db, now).await?;
     let status = if report.failed_count + report.invalid + report.left_for_later > 0
         || report.remaining > 0
