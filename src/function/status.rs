@@ -91,7 +91,8 @@ async fn answer(
     };
     let job_config = config.for_needs(needs)?;
     let db = Supabase::shared(&job_config.supabase);
-    let report = Report::fetch(db, wants_html).await?;
+    let min_new = job_config.tunables.memory_min_new_messages;
+    let report = Report::fetch(db, wants_html, min_new).await?;
     let tiles = health::tiles(&report);
     if wants_html {
         return Ok(html_response(html::render(&report, &tiles)));

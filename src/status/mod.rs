@@ -124,9 +124,14 @@ pub struct Report {
 }
 
 impl Report {
-    /// Reads the report (with the timeline for the HTML page) in one request.
-    pub async fn fetch(db: &Supabase, timeline: bool) -> Result<Report> {
-        let args = json!({ "p_dead_limit": DEAD_JOBS_SHOWN, "p_timeline": timeline });
+    /// Reads the report (with the timeline for the HTML page) in one request;
+    /// `memory_min_new` is the memory job's threshold (`MEMORY_MIN_NEW_MESSAGES`).
+    pub async fn fetch(db: &Supabase, timeline: bool, memory_min_new: u64) -> Result<Report> {
+        let args = json!({
+            "p_dead_limit": DEAD_JOBS_SHOWN,
+            "p_timeline": timeline,
+            "p_memory_min_new": memory_min_new,
+        });
         db.rpc("status_report", &args).await
     }
 

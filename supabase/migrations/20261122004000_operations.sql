@@ -418,13 +418,16 @@ comment on function public.cron_run_summary_at(timestamptz) is
 -- live lease, what a dead run left behind (expired leases), what failed and will be retried,
 -- and what was given up on; oldest_due_at is the longest any due item has waited.
 --   patch     patch_jobs (due = pending/failed past run_after, or processing with expired lease)
---   schedule  character_schedules due (enabled, next_run_at null or past, usable); ticks
---             pending/failed; dead = enabled schedules the job cannot use (last_error)
+--   memory    conversations: pending = with unsummarised messages; due = memory candidates at
+--             p_memory_min_new (the job's MEMORY_MIN_NEW_MESSAGES; the view uses the default
+--             10); failed = backing off after a failed summary (memory_retry_after ahead)
+--   schedule  due = schedules count_schedule_work counts; pending / failed = open ticks
+--             (failed fewer than 5 times); dead = ticks given up on (5 failures) and enabled
+--             rows waiting for a fix (no next_run_at, a last_error)
 --   outcomes  decisions on terminal items without an outcome; dead = refused (last_error)
 --   rewards   decisions with an outcome and no reward; dead = refused (last_error)
---   memory    the job's singleton lease only (what is due depends on the job's settings)
 -- For memory and schedule, processing / expired_leases describe the job's job_locks row.
-create function public.queue_health_at(p_now timestamptz default null)
+create function public.queue_health_at(p_now timestamptz default null, p_memory_min_new integer default 10)
 returns table (
     job                     text,
     pending                 bigint,
@@ -468,17 +471,27 @@ as $$
     schedule as (
         select
             'schedule'::text as job,
-            (select count(*) from public.schedule_ticks where status = 'pending') as pending,
-            (select count(*) from public.character_schedules
-             where enabled and last_error is null
-               and (next_run_at is null or next_run_at <= (select t from now_))) as due,
+            (select count(*) from public.schedule_ticks t
+             join public.character_schedules s on s.id = t.schedule_id
+             where s.enabled and t.status = 'pending' and t.attempts < 5) as pending,
+            (select count(*) from public.character_schedules s
+             where s.enabled
+               and (s.next_run_at <= (select t from now_) or (s.next_run_at is null and s.last_error is null))) as due,
             coalesce((select live from locks where locks.job = 'schedule'), 0) as processing,
             coalesce((select expired from locks where locks.job = 'schedule'), 0) as expired_leases,
-            (select count(*) from public.schedule_ticks where status = 'failed') as failed,
-            (select count(*) from public.character_schedules where enabled and last_error is not null) as dead,
-            (select min(coalesce(next_run_at, created_at)) from public.character_schedules
-             where enabled and last_error is null
-               and (next_run_at is null or next_run_at <= (select t from now_))) as oldest_due_at
+            (select count(*) from public.schedule_ticks t
+             join public.character_schedules s on s.id = t.schedule_id
+             where s.enabled and t.status = 'failed' and t.attempts < 5) as failed,
+            (select count(*) from public.schedule_ticks t where t.status = 'failed' and t.attempts >= 5)
+              + (select count(*) from public.character_schedules s
+                 where s.enabled and s.next_run_at is null and s.last_error is not null) as dead,
+            least(
+                (select min(coalesce(s.next_run_at, s.created_at)) from public.character_schedules s
+                 where s.enabled
+                   and (s.next_run_at <= (select t from now_) or (s.next_run_at is null and s.last_error is null))),
+                (select min(t.slot) from public.schedule_ticks t
+                 join public.character_schedules s on s.id = t.schedule_id
+                 where s.enabled and t.status in ('pending', 'failed') and t.attempts < 5)) as oldest_due_at
     ),
     outcomes as (
         select
@@ -512,13 +525,17 @@ as $$
     memory as (
         select
             'memory'::text as job,
-            0::bigint as pending,
-            0::bigint as due,
+            (select count(*) from public.conversations c
+             where exists (select 1 from public.messages m
+                           where m.conversation_id = c.id and m.id > c.memory_cursor)) as pending,
+            (select count(*) from public.memory_candidates(p_memory_min_new, (select t from now_))) as due,
             coalesce((select live from locks where locks.job = 'memory'), 0) as processing,
             coalesce((select expired from locks where locks.job = 'memory'), 0) as expired_leases,
-            0::bigint as failed,
+            (select count(*) from public.conversations c
+             where c.memory_attempts > 0 and c.memory_retry_after > (select t from now_)) as failed,
             0::bigint as dead,
-            null::timestamptz as oldest_due_at
+            (select min(m.created_at) from public.memory_candidates(p_memory_min_new, (select t from now_)) mc
+             join public.messages m on m.id = mc.first_new_id) as oldest_due_at
     ),
     all_kinds as (
         select * from patch
@@ -535,7 +552,7 @@ as $$
     from all_kinds a;
 $$;
 
-comment on function public.queue_health_at(timestamptz) is
+comment on function public.queue_health_at(timestamptz, integer) is
     'Per kind of work at p_now: pending, due, processing, expired leases, failed, dead, oldest due.';
 
 -- The views PostgREST serves (service role only): the functions at now().
@@ -544,7 +561,7 @@ drop view public.cron_run_summary;
 
 create view public.queue_health
 with (security_invoker = true)
-as select * from public.queue_health_at(null);
+as select * from public.queue_health_at(null, 10);
 
 comment on view public.queue_health is
     'Per kind of work: pending, due, processing (live lease), expired leases, failed, dead, oldest due.';
@@ -561,7 +578,8 @@ comment on view public.cron_run_summary is
 create function public.status_report(
     p_now timestamptz default null,
     p_dead_limit integer default 10,
-    p_timeline boolean default false
+    p_timeline boolean default false,
+    p_memory_min_new integer default 10
 )
 returns jsonb
 language sql
@@ -574,7 +592,7 @@ as $$
         'cron_run_summary', coalesce((select jsonb_agg(to_jsonb(s) order by s.job)
                                       from public.cron_run_summary_at(p_now) s), '[]'::jsonb),
         'queue_health', coalesce((select jsonb_agg(to_jsonb(q))
-                                  from public.queue_health_at(p_now) q), '[]'::jsonb),
+                                  from public.queue_health_at(p_now, p_memory_min_new) q), '[]'::jsonb),
         'dead_jobs', coalesce((select jsonb_agg(to_jsonb(d) order by d.finished_at desc nulls last, d.id desc)
                                from (select id, conversation_id, attempts, error_kind, last_error, finished_at
                                      from public.patch_jobs
@@ -596,7 +614,7 @@ as $$
         else null end);
 $$;
 
-comment on function public.status_report(timestamptz, integer, boolean) is
+comment on function public.status_report(timestamptz, integer, boolean, integer) is
     'Everything the status page shows, in one call: both views, dead jobs, the 24 h timeline.';
 
 revoke all on table public.queue_health, public.cron_run_summary from public, anon, authenticated;
@@ -609,8 +627,8 @@ revoke all on function public.start_cron_run(uuid, text, text, boolean, text, te
 revoke all on function public.finish_cron_run(uuid, text, text, text, integer, jsonb, text, boolean, text, integer, timestamptz) from public, anon, authenticated;
 revoke all on function public.prune_cron_runs(interval, timestamptz) from public, anon, authenticated;
 revoke all on function public.cron_run_summary_at(timestamptz) from public, anon, authenticated;
-revoke all on function public.queue_health_at(timestamptz) from public, anon, authenticated;
-revoke all on function public.status_report(timestamptz, integer, boolean) from public, anon, authenticated;
+revoke all on function public.queue_health_at(timestamptz, integer) from public, anon, authenticated;
+revoke all on function public.status_report(timestamptz, integer, boolean, integer) from public, anon, authenticated;
 
 grant execute on function public.cron_field_values(text, integer, integer) to service_role;
 grant execute on function public.cron_previous_tick(text, timestamptz) to service_role;
@@ -619,5 +637,5 @@ grant execute on function public.start_cron_run(uuid, text, text, boolean, text,
 grant execute on function public.finish_cron_run(uuid, text, text, text, integer, jsonb, text, boolean, text, integer, timestamptz) to service_role;
 grant execute on function public.prune_cron_runs(interval, timestamptz) to service_role;
 grant execute on function public.cron_run_summary_at(timestamptz) to service_role;
-grant execute on function public.queue_health_at(timestamptz) to service_role;
-grant execute on function public.status_report(timestamptz, integer, boolean) to service_role;
+grant execute on function public.queue_health_at(timestamptz, integer) to service_role;
+grant execute on function public.status_report(timestamptz, integer, boolean, integer) to service_role;

@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
 use serde_json::{Value, json};
 use testkit::TestEnv;
 use testkit::factory::{
-    self, NewCronRun, NewDecision, NewItem, NewJobLock, NewOutcome, NewPatchJob, NewSchedule,
-    NewTick,
+    self, NewConversation, NewCronRun, NewDecision, NewItem, NewJobLock, NewOutcome, NewPatchJob,
+    NewSchedule, NewTick,
 };
 
 async fn rows_by_job(env: &TestEnv, function: &str, now: DateTime<Utc>) -> Value {
@@ -80,12 +80,19 @@ async fn queue_health_counts_due_live_and_expired_leases_failed_and_dead_per_kin
     factory::schedule(db, schedule(min(-1), true, None)).await;
     factory::schedule(db, schedule(min(60), true, None)).await;
     factory::schedule(db, schedule(min(-60), false, None)).await;
-    factory::schedule(db, schedule(min(-60), true, Some("bad cron expression"))).await;
-    for (hours_ago, status) in [(3, "pending"), (2, "failed"), (1, "done")] {
+    // A row the job could not use waits for a fix: no next run, a last_error.
+    factory::schedule(db, schedule(None, true, Some("bad cron expression"))).await;
+    for (hours_ago, status, attempts) in [
+        (3, "pending", 0),
+        (2, "failed", 1),
+        (1, "done", 0),
+        (4, "failed", 5),
+    ] {
         let tick = NewTick {
             schedule_id: Some(due_schedule),
             slot: Some(now - Duration::hours(hours_ago)),
             status: status.into(),
+            attempts,
             ..Default::default()
         };
         factory::tick(db, tick).await;
@@ -125,6 +132,21 @@ async fn queue_health_counts_due_live_and_expired_leases_failed_and_dead_per_kin
     )
     .await;
 
+    // Memory: 12 new messages (due at the default threshold of 10), 3 (waiting), and 12 in a
+    // conversation backing off after a failed summary.
+    for (count, backing_off) in [(12, false), (3, false), (12, true)] {
+        let conversation = factory::conversation(db, NewConversation::default()).await;
+        factory::messages(db, conversation, count).await;
+        if backing_off {
+            db.execute(
+                "update conversations set memory_attempts = 1, memory_retry_after = $2 where id = $1",
+                &[&conversation, &(now + Duration::minutes(10))],
+            )
+            .await
+            .unwrap();
+        }
+    }
+
     let health = rows_by_job(&env, "queue_health_at", now).await;
     let keys = [
         "pending",
@@ -142,12 +164,34 @@ async fn queue_health_counts_due_live_and_expired_leases_failed_and_dead_per_kin
     );
     assert_eq!(
         pick(&health["schedule"], &keys),
-        json!({"pending": 1, "due": 2, "processing": 1, "expired_leases": 0, "failed": 1, "dead": 1,
-               "oldest_due_age_seconds": 7200})
+        json!({"pending": 1, "due": 2, "processing": 1, "expired_leases": 0, "failed": 1, "dead": 2,
+               "oldest_due_age_seconds": 3 * 3600})
     );
     assert_eq!(
-        pick(&health["memory"], &["processing", "expired_leases"]),
-        json!({"processing": 0, "expired_leases": 1})
+        pick(
+            &health["memory"],
+            &[
+                "pending",
+                "due",
+                "processing",
+                "expired_leases",
+                "failed",
+                "dead"
+            ]
+        ),
+        json!({"pending": 3, "due": 1, "processing": 0, "expired_leases": 1, "failed": 1, "dead": 0})
+    );
+    let strict: i64 = db
+        .query_one(
+            "select due from queue_health_at($1, 3) where job = 'memory'",
+            &[&now],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        strict, 2,
+        "the memory threshold is a parameter (MEMORY_MIN_NEW_MESSAGES)"
     );
     assert_eq!(
         pick(&health["outcomes"], &keys),
