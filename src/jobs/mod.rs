@@ -4,6 +4,7 @@
 
 pub mod failure_log;
 pub mod lease;
+pub mod llm_items;
 pub mod memory;
 pub mod patch;
 pub mod schedule;
@@ -42,6 +43,8 @@ pub async fn run(ctx: &RunContext, config: &JobConfig) -> Result<RunSummary, Run
     }
 }
 
+/// The LLM of an LLM job (its configuration is loaded whenever the job needs one).
+#[allow(clippy::result_large_err)] // once per invocation; AppError is the crate's error type
 fn llm(config: &JobConfig) -> Result<Llm, AppError> {
     config
         .llm

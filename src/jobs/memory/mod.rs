@@ -14,16 +14,16 @@ pub mod offline;
 pub mod prompt;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 
-use self::prompt::{Candidate, MemoryDraft};
+use self::prompt::Candidate;
 use super::failure_log::FailureLog;
 use super::lease;
+use super::llm_items::{self, Generated, ItemOutcome};
 use crate::config::Tunables;
 use crate::error::AppError;
-use crate::llm::{Completion, Llm, LlmError, LlmErrorClass, MIN_CALL_BUDGET, OFFLINE_MODEL, Usage};
+use crate::llm::{Llm, LlmError, Usage};
 use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::supabase::Supabase;
 
@@ -82,13 +82,6 @@ pub struct MemoryReport {
     /// LLM usage of the run.
     #[serde(flatten)]
     pub usage: Usage,
-}
-
-enum Outcome {
-    Written(Option<Completion>),
-    Moved(Option<Completion>),
-    Failed,
-    Left,
 }
 
 /// One run of the memory job.
@@ -161,35 +154,17 @@ async fn summarise_due(
         .await?;
     report.processed = picked.len();
     let failures = FailureLog::default();
-    // The futures are made before the stream so that no closure is held across an await
-    // (which would defeat the `Send` check of the function's handler).
     let work: Vec<_> = picked
         .iter()
         .map(|candidate| summarise_one(ctx, db, llm, settings, now, candidate, &failures))
         .collect();
-    let outcomes: Vec<Result<Outcome, AppError>> = futures_util::stream::iter(work)
-        .buffer_unordered(settings.concurrency.max(1) as usize)
-        .collect()
-        .await;
-    let mut first_error = None;
-    for outcome in outcomes {
-        match outcome {
-            Ok(Outcome::Written(completion)) => {
-                report.ok_count += 1;
-                completion.iter().for_each(|c| report.usage.add(c));
-            }
-            Ok(Outcome::Moved(completion)) => {
-                report.skipped += 1;
-                completion.iter().for_each(|c| report.usage.add(c));
-            }
-            Ok(Outcome::Failed) => report.failed_count += 1,
-            Ok(Outcome::Left) => report.left_for_later += 1,
-            Err(error) => {
-                first_error.get_or_insert(error);
-            }
-        }
-    }
-    first_error.map_or(Ok(()), Err)
+    let (tally, error) = llm_items::run_items(work, settings.concurrency).await;
+    report.ok_count = tally.written;
+    report.skipped = tally.not_written;
+    report.failed_count = tally.failed;
+    report.left_for_later = tally.left;
+    report.usage = tally.usage;
+    error.map_or(Ok(()), Err)
 }
 
 async fn summarise_one(
@@ -200,42 +175,32 @@ async fn summarise_one(
     now: DateTime<Utc>,
     candidate: &Candidate,
     failures: &FailureLog,
-) -> Result<Outcome, AppError> {
-    if ctx.remaining() < MIN_CALL_BUDGET {
-        return Ok(Outcome::Left);
-    }
+) -> Result<ItemOutcome, AppError> {
     let max_chars = settings.max_prompt_chars as usize;
     let Some(input) = prompt::select(candidate, max_chars) else {
-        return Ok(Outcome::Left);
+        return Ok(ItemOutcome::Left);
     };
-    let generated: Result<(MemoryDraft, Option<Completion>), LlmError> = match llm {
-        Llm::Offline => Ok((offline::summarise(&input), None)),
-        Llm::Minimax(client) => {
-            let messages = prompt::messages(&input, max_chars);
-            match client
-                .chat(&messages, settings.max_tokens as u32, ctx.remaining())
-                .await
-            {
-                Ok(completion) => prompt::parse(&completion.content).map(|d| (d, Some(completion))),
-                Err(error) => Err(error),
-            }
-        }
-    };
+    let generated = llm_items::generate(
+        ctx,
+        llm,
+        settings.max_tokens,
+        || prompt::messages(&input, max_chars),
+        prompt::parse,
+        || offline::summarise(&input),
+    )
+    .await;
     let (draft, completion) = match generated {
-        Ok(done) => done,
-        Err(error) => {
-            if error.class == LlmErrorClass::Retryable && ctx.remaining() < MIN_CALL_BUDGET {
-                tracing::info!(conversation_id = %candidate.conversation_id, "left for the next run: the time budget is spent");
-                return Ok(Outcome::Left);
-            }
+        Generated::Done(draft, completion) => (draft, completion),
+        Generated::Left => {
+            tracing::info!(conversation_id = %candidate.conversation_id, "left for the next run: the time budget is spent");
+            return Ok(ItemOutcome::Left);
+        }
+        Generated::Failed(error) => {
             record_failure(db, candidate, &error, now, failures).await?;
-            return Ok(Outcome::Failed);
+            return Ok(ItemOutcome::Failed);
         }
     };
-    let (model, prompt_tokens, completion_tokens) = match &completion {
-        Some(c) => (c.model.as_str(), c.prompt_tokens, c.completion_tokens),
-        None => (OFFLINE_MODEL, None, None),
-    };
+    let (model, prompt_tokens, completion_tokens) = llm_items::provenance(&completion);
     let committed: String = db
         .rpc(
             "commit_memory",
@@ -253,14 +218,14 @@ async fn summarise_one(
         )
         .await?;
     Ok(if committed == "committed" {
-        Outcome::Written(completion)
+        ItemOutcome::Written(completion)
     } else {
         tracing::info!(
             conversation_id = %candidate.conversation_id,
             result = %committed,
             "memory not written: another writer moved the conversation's cursor first"
         );
-        Outcome::Moved(completion)
+        ItemOutcome::NotWritten(completion)
     })
 }
 

@@ -18,7 +18,6 @@ pub mod prompt;
 pub mod slots;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -26,9 +25,10 @@ use self::prompt::OpenTick;
 use self::slots::{DueSchedule, Plan};
 use super::failure_log::FailureLog;
 use super::lease;
+use super::llm_items::{self, Generated, ItemOutcome};
 use crate::config::Tunables;
 use crate::error::AppError;
-use crate::llm::{Completion, Llm, LlmError, LlmErrorClass, MIN_CALL_BUDGET, OFFLINE_MODEL, Usage};
+use crate::llm::{Llm, Usage};
 use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::supabase::Supabase;
 
@@ -101,13 +101,6 @@ struct Advanced {
 struct Work {
     due_schedules: i64,
     open_ticks: i64,
-}
-
-enum Outcome {
-    Written(Option<Completion>),
-    Duplicate,
-    Failed,
-    Left,
 }
 
 /// One run of the schedule job.
@@ -217,31 +210,16 @@ async fn generate_open(
         .await?;
     report.processed = ticks.len();
     let failures = FailureLog::default();
-    // The futures are made before the stream (see the memory job).
     let work: Vec<_> = ticks
         .iter()
         .map(|tick| generate_one(ctx, db, llm, settings, tick, &failures))
         .collect();
-    let outcomes: Vec<Result<Outcome, AppError>> = futures_util::stream::iter(work)
-        .buffer_unordered(settings.concurrency.max(1) as usize)
-        .collect()
-        .await;
-    let mut first_error = None;
-    for outcome in outcomes {
-        match outcome {
-            Ok(Outcome::Written(completion)) => {
-                report.ok_count += 1;
-                completion.iter().for_each(|c| report.usage.add(c));
-            }
-            Ok(Outcome::Duplicate) => {}
-            Ok(Outcome::Failed) => report.failed_count += 1,
-            Ok(Outcome::Left) => report.left_for_later += 1,
-            Err(error) => {
-                first_error.get_or_insert(error);
-            }
-        }
-    }
-    first_error.map_or(Ok(()), Err)
+    let (tally, error) = llm_items::run_items(work, settings.concurrency).await;
+    report.ok_count = tally.written;
+    report.failed_count = tally.failed;
+    report.left_for_later = tally.left;
+    report.usage = tally.usage;
+    error.map_or(Ok(()), Err)
 }
 
 async fn generate_one(
@@ -251,32 +229,20 @@ async fn generate_one(
     settings: &ScheduleSettings,
     tick: &OpenTick,
     failures: &FailureLog,
-) -> Result<Outcome, AppError> {
-    if ctx.remaining() < MIN_CALL_BUDGET {
-        return Ok(Outcome::Left);
-    }
-    let generated: Result<(String, Option<Completion>), LlmError> = match llm {
-        Llm::Offline => Ok((prompt::offline(tick), None)),
-        Llm::Minimax(client) => match client
-            .chat(
-                &prompt::messages(tick),
-                settings.max_tokens as u32,
-                ctx.remaining(),
-            )
-            .await
-        {
-            Ok(completion) => {
-                prompt::parse(&completion.content).map(|text| (text, Some(completion)))
-            }
-            Err(error) => Err(error),
-        },
-    };
+) -> Result<ItemOutcome, AppError> {
+    let generated = llm_items::generate(
+        ctx,
+        llm,
+        settings.max_tokens,
+        || prompt::messages(tick),
+        prompt::parse,
+        || prompt::offline(tick),
+    )
+    .await;
     let (content, completion) = match generated {
-        Ok(done) => done,
-        Err(error) => {
-            if error.class == LlmErrorClass::Retryable && ctx.remaining() < MIN_CALL_BUDGET {
-                return Ok(Outcome::Left);
-            }
+        Generated::Done(content, completion) => (content, completion),
+        Generated::Left => return Ok(ItemOutcome::Left),
+        Generated::Failed(error) => {
             if failures.admit() {
                 tracing::warn!(
                     tick_id = tick.tick_id,
@@ -293,13 +259,10 @@ async fn generate_one(
                     &json!({ "p_tick_id": tick.tick_id, "p_error": error.to_string() }),
                 )
                 .await?;
-            return Ok(Outcome::Failed);
+            return Ok(ItemOutcome::Failed);
         }
     };
-    let (model, prompt_tokens, completion_tokens) = match &completion {
-        Some(c) => (c.model.as_str(), c.prompt_tokens, c.completion_tokens),
-        None => (OFFLINE_MODEL, None, None),
-    };
+    let (model, prompt_tokens, completion_tokens) = llm_items::provenance(&completion);
     let written: String = db
         .rpc(
             "complete_schedule_tick",
@@ -313,8 +276,8 @@ async fn generate_one(
         )
         .await?;
     Ok(if written == "written" {
-        Outcome::Written(completion)
+        ItemOutcome::Written(completion)
     } else {
-        Outcome::Duplicate
+        ItemOutcome::NotWritten(completion)
     })
 }

@@ -1,0 +1,124 @@
+//! What the two LLM jobs (memory, schedule) share per item: making its text with the
+//! configured LLM or the offline stand-in ([`generate`]), running items with bounded
+//! concurrency and tallying how each ended ([`run_items`]).
+
+use std::future::Future;
+
+use futures_util::StreamExt;
+
+use crate::error::AppError;
+use crate::llm::{
+    ChatMessage, Completion, Llm, LlmError, LlmErrorClass, MIN_CALL_BUDGET, OFFLINE_MODEL, Usage,
+};
+use crate::run::RunContext;
+
+/// How one item ended.
+pub enum ItemOutcome {
+    /// Its row was written (with the call that paid for it, unless offline).
+    Written(Option<Completion>),
+    /// Someone else wrote it first; nothing written (the call, if any, was still paid).
+    NotWritten(Option<Completion>),
+    /// The LLM call failed; the failure is recorded on the row for a later run.
+    Failed,
+    /// Not started or cut off: the run's budget was spent.
+    Left,
+}
+
+/// The items of a run, counted by how they ended.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Rows written.
+    pub written: usize,
+    /// Items someone else wrote first.
+    pub not_written: usize,
+    /// Items whose LLM call failed.
+    pub failed: usize,
+    /// Items left for the next run.
+    pub left: usize,
+    /// LLM usage of the calls that answered.
+    pub usage: Usage,
+}
+
+/// Runs `work` (one future per item, made by the caller so that no closure is held across an
+/// await, which would defeat the `Send` proof of the function's handler) with at most
+/// `concurrency` in flight. Returns the tally and the first Supabase error, if any.
+pub async fn run_items<F>(work: Vec<F>, concurrency: u64) -> (Tally, Option<AppError>)
+where
+    F: Future<Output = Result<ItemOutcome, AppError>>,
+{
+    let outcomes: Vec<Result<ItemOutcome, AppError>> = futures_util::stream::iter(work)
+        .buffer_unordered(concurrency.max(1) as usize)
+        .collect()
+        .await;
+    let mut tally = Tally::default();
+    let mut first_error = None;
+    for outcome in outcomes {
+        match outcome {
+            Ok(ItemOutcome::Written(completion)) => {
+                tally.written += 1;
+                completion.iter().for_each(|c| tally.usage.add(c));
+            }
+            Ok(ItemOutcome::NotWritten(completion)) => {
+                tally.not_written += 1;
+                completion.iter().for_each(|c| tally.usage.add(c));
+            }
+            Ok(ItemOutcome::Failed) => tally.failed += 1,
+            Ok(ItemOutcome::Left) => tally.left += 1,
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    (tally, first_error)
+}
+
+/// What [`generate`] made of one item.
+pub enum Generated<T> {
+    /// The parsed text, and the call that made it (`None` offline).
+    Done(T, Option<Completion>),
+    /// The budget is spent: leave the item for the next run.
+    Left,
+    /// The call failed, or its answer was unusable.
+    Failed(LlmError),
+}
+
+/// Makes one item's text: offline, `offline()`; else a call with `messages()` whose answer
+/// `parse` reads. An item starts only with at least [`MIN_CALL_BUDGET`] left, and a
+/// retryable failure that used up the budget leaves the item instead of failing it.
+pub async fn generate<T>(
+    ctx: &RunContext,
+    llm: &Llm,
+    max_tokens: u64,
+    messages: impl FnOnce() -> Vec<ChatMessage>,
+    parse: impl FnOnce(&str) -> Result<T, LlmError>,
+    offline: impl FnOnce() -> T,
+) -> Generated<T> {
+    if ctx.remaining() < MIN_CALL_BUDGET {
+        return Generated::Left;
+    }
+    let client = match llm {
+        Llm::Offline => return Generated::Done(offline(), None),
+        Llm::Minimax(client) => client,
+    };
+    let answered = client
+        .chat(&messages(), max_tokens as u32, ctx.remaining())
+        .await
+        .and_then(|completion| parse(&completion.content).map(|text| (text, completion)));
+    match answered {
+        Ok((text, completion)) => Generated::Done(text, Some(completion)),
+        Err(error)
+            if error.class == LlmErrorClass::Retryable && ctx.remaining() < MIN_CALL_BUDGET =>
+        {
+            Generated::Left
+        }
+        Err(error) => Generated::Failed(error),
+    }
+}
+
+/// The `model`, `prompt_tokens` and `completion_tokens` to store with a row.
+pub fn provenance(completion: &Option<Completion>) -> (&str, Option<i32>, Option<i32>) {
+    match completion {
+        Some(c) => (c.model.as_str(), c.prompt_tokens, c.completion_tokens),
+        None => (OFFLINE_MODEL, None, None),
+    }
+}
