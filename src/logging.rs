@@ -42,20 +42,25 @@ impl LogTarget {
 static INIT: Once = Once::new();
 
 /// Installs the global subscriber, writing to stdout, once per process; later calls do
-/// nothing.
+/// nothing. (What the functions use: nothing else is linked into them.)
 pub fn init(format: LogFormat, level: Level) {
-    init_to(format, level, LogTarget::Stdout);
+    install(format, level, std::io::stdout, true);
 }
 
-/// Like [`init`], writing to `target`.
+/// Like [`init`], writing to `target`; colours only when it is a terminal.
 pub fn init_to(format: LogFormat, level: Level, target: LogTarget) {
+    let ansi = target.is_terminal();
+    match target {
+        LogTarget::Stdout => install(format, level, std::io::stdout, ansi),
+        LogTarget::Stderr => install(format, level, std::io::stderr, ansi),
+    }
+}
+
+fn install<W>(format: LogFormat, level: Level, writer: W, ansi: bool)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     INIT.call_once(|| {
-        let writer = move || -> Box<dyn std::io::Write> {
-            match target {
-                LogTarget::Stdout => Box::new(std::io::stdout()),
-                LogTarget::Stderr => Box::new(std::io::stderr()),
-            }
-        };
         let builder = tracing_subscriber::fmt()
             .with_max_level(level)
             .with_writer(writer);
@@ -67,10 +72,7 @@ pub fn init_to(format: LogFormat, level: Level, target: LogTarget) {
                 .with_span_list(false)
                 .with_target(false)
                 .try_init(),
-            LogFormat::Pretty => builder
-                .with_target(false)
-                .with_ansi(target.is_terminal())
-                .try_init(),
+            LogFormat::Pretty => builder.with_target(false).with_ansi(ansi).try_init(),
         };
     });
 }

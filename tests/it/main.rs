@@ -5,6 +5,7 @@
 mod cli_run;
 mod cli_scheduler;
 mod cli_serve;
+mod dev_script;
 mod functions_auth;
 mod llm_client;
 mod memory;
