@@ -171,6 +171,7 @@ show_changes() {
     psql_dev "select '  dead job #' || id || '     ' || last_error from patch_jobs where status = 'dead' order by id"
     printf '  memories        %s\n' "$(psql_dev "select coalesce(string_agg(n || ' by ' || m, ', '), 'none') from (select coalesce(model, '(seed)') m, count(*) n from memories group by 1) s")"
     printf '  character_posts %s\n' "$(psql_dev "select coalesce(string_agg(n || ' ' || kind || ' by ' || m, ', '), 'none') from (select kind, coalesce(model, '(seed)') m, count(*) n from character_posts group by 1, 2) s")"
+    psql_dev "select '  bad schedule    ' || id || ': ' || last_error from character_schedules where last_error is not null order by id"
     printf '  outcomes        %s\n' "$(psql_dev "select count(*) from outcomes")"
     printf '  rewards         %s\n' "$(psql_dev "select count(*) filter (where reward is not null) || ' computed, ' || count(*) filter (where last_error is not null) || ' decision(s) with bad data' from decisions")"
     psql_dev "select '  bad decision    ' || id || ': ' || last_error from decisions where last_error is not null order by id"
@@ -190,13 +191,13 @@ run_once() {
             detail="$(counts "$answer")"
         else
             failed=1
-            status="FAILED ($(field "$answer" error))"
-            detail="$(field "$answer" message)"
+            status="FAILED"
+            detail="$(field "$answer" error): $(field "$answer" message)"
             [[ -n "$answer" ]] || detail="no answer; see $LOG_DIR/once.log"
         fi
-        rows+=("$(printf '%-9s %-26s %s' "$job" "$status" "$detail")")
+        rows+=("$(printf '%-9s %-9s %s' "$job" "$status" "$detail")")
     done
-    printf '\n%-9s %-26s %s\n' JOB STATUS ANSWER
+    printf '\n%-9s %-9s %s\n' JOB STATUS ANSWER
     printf '%s\n' "${rows[@]}"
     show_changes
     printf '\nEvery answer in full: %s (one JSON log line per run)\n' "$LOG_DIR/once.log"
