@@ -222,6 +222,7 @@ run_forever() {
 supacron is running on this machine. Ctrl-C stops everything.
 
   functions     http://127.0.0.1:$PORT/api/cron/patch  (every job, see below)
+  status page   http://127.0.0.1:$PORT/api/cron/status?secret=$CRON_SECRET  (local only: a secret in a URL)
   CRON_SECRET   $CRON_SECRET
   Supabase API  $REST_URL  (apikey: $SERVICE_KEY)
   database      $shown_db

@@ -54,6 +54,19 @@ async fn a_completed_run_prints_its_answer_and_exits_0() {
         .unwrap()
         .get(0);
     assert_eq!(done, 9);
+    // Recorded in the run history like a function invocation, as a manual run.
+    let run = test
+        .db
+        .client
+        .query_one(
+            "select run_id::text, trigger, status from cron_runs where job = 'patch'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.get::<_, String>(0), answer["run_id"].as_str().unwrap());
+    assert_eq!(run.get::<_, String>(1), "manual");
+    assert_eq!(run.get::<_, String>(2), "partial");
 }
 
 #[tokio::test]

@@ -353,6 +353,20 @@ async fn sigterm_lets_the_current_run_finish_and_exits_0() {
         .unwrap()
         .get(0);
     assert_eq!(done, 9, "the interrupted run completed its work");
+    let recorded: String = test
+        .db
+        .client
+        .query_one(
+            "select trigger || ' ' || status from cron_runs where job = 'patch'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        recorded, "scheduler partial",
+        "recorded as the scheduler's run"
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use reqwest::{Client, Method, RequestBuilder};
 use serde_json::Value;
 use testkit::TestEnv;
 
-use crate::support::function_process::{Answer, FUNCTIONS, FunctionProcess, send};
+use crate::support::function_process::{Answer, FUNCTIONS, FunctionProcess, STATUS, send};
 use crate::support::supacron::{Supacron, borrowed};
 
 const SECRET: &str = "serve-Secret-value-2718";
@@ -120,6 +120,40 @@ async fn serve_answers_every_path_like_its_function_binary() {
                 "{path} {case}"
             );
         }
+    }
+    // The status function: the same statuses and the same shape of answer (its content
+    // moves with every run recorded, so only the keys are compared).
+    let (path, binary) = STATUS;
+    let function = FunctionProcess::start(binary, path, &borrowed(&env));
+    let served = format!("{base}{path}");
+    let keys = |answer: &Answer| {
+        let mut keys: Vec<String> = answer
+            .body
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    };
+    for (case, bearer) in [
+        ("bearer", Some(SECRET)),
+        ("no credential", None),
+        ("wrong", Some("x")),
+    ] {
+        let request = |url: &str| match bearer {
+            Some(secret) => client
+                .get(url)
+                .header("Authorization", format!("Bearer {secret}")),
+            None => client.get(url),
+        };
+        let direct = send(request(&function.url)).await;
+        let via_serve = send(request(&served)).await;
+        assert_eq!(
+            via_serve.status, direct.status,
+            "{path} {case}: {}",
+            via_serve.text
+        );
+        assert_eq!(keys(&via_serve), keys(&direct), "{path} {case}");
     }
     // The dry runs really reached the database through serve (not just the auth layer).
     let patch = send(
