@@ -259,6 +259,40 @@ async fn a_run_finding_the_lease_held_does_nothing_and_says_so() {
     );
 }
 
+/// Found by the benchmark (issue #8): a run with nothing to summarise took four requests (lease,
+/// pick, release, count) before answering; it is one count now, and takes no lease.
+#[tokio::test]
+async fn a_run_with_nothing_due_is_one_request_and_takes_no_lease() {
+    let env = TestEnv::start().await;
+    let server = MockServer::start().await;
+    conversation_with(&env, 4).await;
+    let before = env.server.request_count();
+    let summary = run(
+        &env,
+        &llm::llm(&server),
+        &settings(t0()),
+        Duration::from_secs(60),
+        false,
+    )
+    .await;
+    assert_eq!(env.server.request_count() - before, 1);
+    assert_eq!(summary.status, RunStatus::Ok);
+    assert_eq!(summary.counts["remaining"], 0);
+    assert_eq!(summary.counts["processed"], 0);
+    let locks: i64 = env
+        .db
+        .client
+        .query_one(
+            "select count(*) from job_locks where lease_owner is not null",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(locks, 0, "no lease taken");
+    assert!(llm::requests(&server).await.is_empty());
+}
+
 #[tokio::test]
 async fn an_llm_failure_writes_nothing_and_a_later_run_succeeds() {
     let env = TestEnv::start().await;
