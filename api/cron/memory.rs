@@ -1,14 +1,14 @@
 //! Vercel Function `/api/cron/memory`: summarises conversations into long-term memories with the LLM.
 //! All logic lives in the `supacron` library; this file only starts the function.
 
-use supacron::{Job, function::vercel, logging};
+use supacron::{function::vercel, jobs, logging};
 use vercel_runtime::{Error, Request, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     logging::init_from_config();
     run(service_fn(|request: Request| {
-        vercel::respond(Job::Memory, request)
+        vercel::respond(jobs::MEMORY, request)
     }))
     .await
 }

@@ -1,14 +1,14 @@
 //! Vercel Function `/api/cron/patch`: applies queued state patches exactly once (seed 000).
 //! All logic lives in the `supacron` library; this file only starts the function.
 
-use supacron::{Job, function::vercel, logging};
+use supacron::{function::vercel, jobs, logging};
 use vercel_runtime::{Error, Request, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     logging::init_from_config();
     run(service_fn(|request: Request| {
-        vercel::respond(Job::Patch, request)
+        vercel::respond(jobs::PATCH, request)
     }))
     .await
 }

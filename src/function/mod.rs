@@ -29,7 +29,7 @@ use crate::auth::{self, AuthError};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::job::Job;
-use crate::jobs;
+use crate::jobs::{self, JobEntry};
 use crate::run::{RunContext, RunFailure, RunSummary, Trigger};
 use crate::supabase::Supabase;
 
@@ -90,7 +90,18 @@ pub async fn handle(
     config: &Config,
     trigger: Option<Trigger>,
 ) -> FunctionResponse {
-    handle_as(job, request, config, trigger, Caller::Http).await
+    handle_as(jobs::entry(job), request, config, trigger, Caller::Http).await
+}
+
+/// Like [`handle`], for the one job of a function binary: naming its [`JobEntry`] links only
+/// that job's code into the binary (see [`JobEntry`]).
+pub async fn handle_entry(
+    entry: JobEntry,
+    request: FunctionRequest,
+    config: &Config,
+    trigger: Option<Trigger>,
+) -> FunctionResponse {
+    handle_as(entry, request, config, trigger, Caller::Http).await
 }
 
 /// Runs `job` once for a caller inside this process (`supacron run`, the scheduler) and
@@ -104,16 +115,24 @@ pub async fn handle_trusted(
     trigger: Trigger,
 ) -> FunctionResponse {
     let request = FunctionRequest::in_process(job, dry_run);
-    handle_as(job, request, config, Some(trigger), Caller::InProcess).await
+    handle_as(
+        jobs::entry(job),
+        request,
+        config,
+        Some(trigger),
+        Caller::InProcess,
+    )
+    .await
 }
 
 async fn handle_as(
-    job: Job,
+    entry: JobEntry,
     request: FunctionRequest,
     config: &Config,
     trigger: Option<Trigger>,
     caller: Caller,
 ) -> FunctionResponse {
+    let job = entry.job;
     let run_id = Uuid::new_v4();
     let span = tracing::info_span!("run", run_id = %run_id, job = job.name());
     async move {
@@ -129,7 +148,7 @@ async fn handle_as(
         let dry_run = is_dry_run(request.uri.query());
         let mut record_error = None;
         let result = invoke(
-            job,
+            entry,
             &request,
             config,
             (run_id, trigger, dry_run),
@@ -159,13 +178,14 @@ async fn handle_as(
 /// Checks, runs and records one invocation. A failure to record goes to `record_error`
 /// (for the one log line), never into the result.
 async fn invoke(
-    job: Job,
+    entry: JobEntry,
     request: &FunctionRequest,
     config: &Config,
     (run_id, trigger, dry_run): (Uuid, Trigger, bool),
     caller: Caller,
     record_error: &mut Option<String>,
 ) -> Result<RunSummary, RunFailure> {
+    let job = entry.job;
     if request.method != Method::GET && request.method != Method::POST {
         return Err(AppError::MethodNotAllowed.into());
     }
@@ -182,7 +202,7 @@ async fn invoke(
     );
     let recorder = Recorder::new(Supabase::shared(&job_config.supabase), &ctx, config);
     // The start is recorded alongside the job's first requests: no latency added.
-    let (started, result) = tokio::join!(recorder.start(), jobs::run(&ctx, &job_config));
+    let (started, result) = tokio::join!(recorder.start(), (entry.run)(&ctx, &job_config));
     *record_error = match (started, recorder.finish(&result).await) {
         (_, Err(finish)) => Some(finish),
         (Err(start), Ok(())) => Some(format!("{start} (the end was recorded)")),

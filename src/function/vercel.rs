@@ -1,8 +1,8 @@
 //! The adapter between `vercel_runtime` and [`super::handle`].
 //!
-//! A function file under `api/` is `run(service_fn(|req| vercel::respond(Job::X, req)))`
-//! after [`crate::logging::init_from_config`]; the status function uses
-//! [`respond_status`] instead.
+//! A function file under `api/` is `run(service_fn(|req| vercel::respond(jobs::X, req)))`
+//! after [`crate::logging::init_from_config`]; naming its own [`JobEntry`] links only its
+//! job's code into the binary. The status function uses [`respond_status`] instead.
 //! [`respond`] never returns `Err`: `vercel_runtime` would answer 500 with the raw error
 //! text and log nothing.
 
@@ -10,14 +10,16 @@ use http_body_util::BodyExt;
 use vercel_runtime::{Error, Request, Response, ResponseBody};
 
 use super::status::handle_status;
-use super::{FunctionRequest, FunctionResponse, handle};
+use super::{FunctionRequest, FunctionResponse, handle_entry};
 use crate::config::Config;
-use crate::job::Job;
+use crate::jobs::JobEntry;
 
-/// Answers one Vercel invocation of `job`.
-pub async fn respond(job: Job, request: Request) -> Result<Response<ResponseBody>, Error> {
+/// Answers one Vercel invocation of `job`'s function.
+pub async fn respond(job: JobEntry, request: Request) -> Result<Response<ResponseBody>, Error> {
     let request = read(request).await;
-    Ok(write(handle(job, request, Config::global(), None).await))
+    Ok(write(
+        handle_entry(job, request, Config::global(), None).await,
+    ))
 }
 
 /// Answers one Vercel invocation of the status function.

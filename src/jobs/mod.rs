@@ -1,6 +1,7 @@
 //! The jobs: one module per job, each a run-once pass over its work.
 //!
-//! [`run`] dispatches an authorized, configured invocation to its job.
+//! [`JobEntry`] names a job and its run; a function binary links only its own entry, and
+//! [`run`] dispatches an authorized, configured invocation to any job.
 
 pub mod failure_log;
 pub mod lease;
@@ -10,6 +11,9 @@ pub mod patch;
 pub mod schedule;
 pub mod training;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use crate::config::JobConfig;
 use crate::error::AppError;
 use crate::job::Job;
@@ -17,30 +21,104 @@ use crate::llm::Llm;
 use crate::run::{RunContext, RunFailure, RunSummary};
 use crate::supabase::Supabase;
 
-/// Runs the job of `ctx` once. A failed run hands back its counts so far ([`RunFailure`]);
-/// a job that returns a plain [`AppError`] reports none (`.map_err(RunFailure::from)`).
-pub async fn run(ctx: &RunContext, config: &JobConfig) -> Result<RunSummary, RunFailure> {
-    let db = Supabase::shared(&config.supabase);
-    match ctx.job {
-        Job::Patch => {
-            patch::run(
-                ctx,
-                db,
-                &patch::PatchSettings::from_tunables(&config.tunables),
-            )
-            .await
-        }
-        Job::Outcomes => training::outcomes::run(ctx, db).await,
-        Job::Rewards => training::rewards::run(ctx, db, &config.tunables.reward_weights()).await,
-        Job::Memory => {
-            let settings = memory::MemorySettings::from_tunables(&config.tunables);
-            memory::run(ctx, db, &llm(config)?, &settings).await
-        }
-        Job::Schedule => {
-            let settings = schedule::ScheduleSettings::from_tunables(&config.tunables);
-            schedule::run(ctx, db, &llm(config)?, &settings).await
-        }
+/// What a job's run returns: a boxed future, so every job fits one function pointer type.
+pub type RunFuture<'a> = Pin<Box<dyn Future<Output = Result<RunSummary, RunFailure>> + Send + 'a>>;
+
+/// One job and the code that runs it.
+///
+/// A function binary names only its own entry ([`PATCH`], [`MEMORY`], ...), so it links only
+/// its own job's code: the patch function carries no LLM client and no time-zone tables. The
+/// benchmark (issue #8) found that linking every job into every binary cost each cold start
+/// about a millisecond before the port was even open (30,000 load-time relocations of the
+/// schedule job's time-zone tables, a page fault per page). [`entry`] (every job) is for
+/// `supacron`, which serves them all.
+#[derive(Clone, Copy)]
+pub struct JobEntry {
+    /// The job.
+    pub job: Job,
+    /// Runs it once.
+    pub run: for<'a> fn(&'a RunContext, &'a JobConfig) -> RunFuture<'a>,
+}
+
+/// `api/cron/patch.rs`.
+pub const PATCH: JobEntry = JobEntry {
+    job: Job::Patch,
+    run: run_patch,
+};
+/// `api/cron/memory.rs`.
+pub const MEMORY: JobEntry = JobEntry {
+    job: Job::Memory,
+    run: run_memory,
+};
+/// `api/cron/schedule.rs`.
+pub const SCHEDULE: JobEntry = JobEntry {
+    job: Job::Schedule,
+    run: run_schedule,
+};
+/// `api/training/outcomes.rs`.
+pub const OUTCOMES: JobEntry = JobEntry {
+    job: Job::Outcomes,
+    run: run_outcomes,
+};
+/// `api/training/calculate-pending.rs`.
+pub const REWARDS: JobEntry = JobEntry {
+    job: Job::Rewards,
+    run: run_rewards,
+};
+
+/// The entry of any job (links every job's code).
+pub fn entry(job: Job) -> JobEntry {
+    match job {
+        Job::Patch => PATCH,
+        Job::Memory => MEMORY,
+        Job::Schedule => SCHEDULE,
+        Job::Outcomes => OUTCOMES,
+        Job::Rewards => REWARDS,
     }
+}
+
+/// Runs the job of `ctx` once (links every job's code). A failed run hands back its counts
+/// so far ([`RunFailure`]); a job that returns a plain [`AppError`] reports none
+/// (`.map_err(RunFailure::from)`).
+pub async fn run(ctx: &RunContext, config: &JobConfig) -> Result<RunSummary, RunFailure> {
+    (entry(ctx.job).run)(ctx, config).await
+}
+
+fn run_patch<'a>(ctx: &'a RunContext, config: &'a JobConfig) -> RunFuture<'a> {
+    Box::pin(async move {
+        let settings = patch::PatchSettings::from_tunables(&config.tunables);
+        patch::run(ctx, Supabase::shared(&config.supabase), &settings).await
+    })
+}
+
+fn run_memory<'a>(ctx: &'a RunContext, config: &'a JobConfig) -> RunFuture<'a> {
+    Box::pin(async move {
+        let settings = memory::MemorySettings::from_tunables(&config.tunables);
+        let db = Supabase::shared(&config.supabase);
+        memory::run(ctx, db, &llm(config)?, &settings).await
+    })
+}
+
+fn run_schedule<'a>(ctx: &'a RunContext, config: &'a JobConfig) -> RunFuture<'a> {
+    Box::pin(async move {
+        let settings = schedule::ScheduleSettings::from_tunables(&config.tunables);
+        let db = Supabase::shared(&config.supabase);
+        schedule::run(ctx, db, &llm(config)?, &settings).await
+    })
+}
+
+fn run_outcomes<'a>(ctx: &'a RunContext, config: &'a JobConfig) -> RunFuture<'a> {
+    Box::pin(training::outcomes::run(
+        ctx,
+        Supabase::shared(&config.supabase),
+    ))
+}
+
+fn run_rewards<'a>(ctx: &'a RunContext, config: &'a JobConfig) -> RunFuture<'a> {
+    Box::pin(async move {
+        let weights = config.tunables.reward_weights();
+        training::rewards::run(ctx, Supabase::shared(&config.supabase), &weights).await
+    })
 }
 
 /// The LLM of an LLM job (its configuration is loaded whenever the job needs one).
