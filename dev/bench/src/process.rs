@@ -6,6 +6,8 @@
 //!   binaries interleaved; the reference is `hello-fn`, the smallest `vercel_runtime`
 //!   function built with the same profile. The functions do their real work on an empty
 //!   database (patch: claim nothing, count the queue).
+//! - For reference, the patch job's empty-queue run in-process with a warm client: the
+//!   database's share of `cron-patch`'s first answer (one request).
 //! - Size: the file size of each binary.
 //! - Peak memory: `VmHWM` of `cron-patch` after one invocation that applies a backlog of
 //!   `memory_jobs` jobs (read from `/proc/<pid>/status` before the process is stopped).
@@ -17,7 +19,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use supacron::Job;
+use supacron::config::Tunables;
+use supacron::jobs::patch::{self, PatchSettings};
+use supacron::run::{RunContext, Trigger};
 use testkit::TestEnv;
+use uuid::Uuid;
 
 use crate::backlog::{self, Backlog};
 use crate::report::{Report, Target, ratio};
@@ -111,6 +118,13 @@ pub async fn run(options: &Options, report: &mut Report) -> Result<()> {
             );
         }
     }
+    let empty_run = empty_patch_run(&env, starts).await?;
+    report.row(
+        format!(
+            "for reference: the patch job's empty-queue run in-process, warm (median of {starts})"
+        ),
+        format!("{:.2} ms", ms(empty_run)),
+    );
     for binary in &binaries {
         let size = std::fs::metadata(&binary.path)?.len() as f64 / MB;
         let measure = format!("binary size: {}", binary.name);
@@ -171,6 +185,32 @@ pub async fn run(options: &Options, report: &mut Report) -> Result<()> {
         format!("{hello_peak:.1} MB"),
     );
     Ok(())
+}
+
+/// The median time of the patch job's run on an empty queue, in-process with a warm client:
+/// the database's share of `cron-patch`'s first answer.
+async fn empty_patch_run(env: &TestEnv, runs: usize) -> Result<Duration> {
+    let db = crate::throughput::supabase(env);
+    let tunables = Tunables::default();
+    let settings = PatchSettings::from_tunables(&tunables);
+    let mut times = Vec::new();
+    for i in 0..runs + 1 {
+        let ctx = RunContext::new(
+            Uuid::new_v4(),
+            Job::Patch,
+            Trigger::Manual,
+            false,
+            Duration::from_secs(50),
+        );
+        let started = Instant::now();
+        patch::run(&ctx, &db, &settings)
+            .await
+            .map_err(|e| format!("the patch job failed: {e}"))?;
+        if i > 0 {
+            times.push(started.elapsed());
+        }
+    }
+    Ok(median(&times))
 }
 
 fn bin_dir(options: &Options) -> Result<PathBuf> {
