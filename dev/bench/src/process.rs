@@ -258,15 +258,18 @@ impl ColdStarts {
     }
 }
 
-/// `starts` cold starts of each binary, interleaved.
+/// `starts` cold starts of each binary, interleaved in rotating order.
 fn cold_starts(
     binaries: &[Binary],
     vars: &[(String, String)],
     starts: usize,
 ) -> Result<Vec<ColdStarts>> {
     let mut samples = vec![ColdStarts::default(); binaries.len()];
-    for _ in 0..starts {
-        for (binary, samples) in binaries.iter().zip(&mut samples) {
+    for round in 0..starts {
+        // Each round starts with another binary: no binary always follows the same one.
+        let order = (0..binaries.len()).map(|i| (i + round) % binaries.len());
+        for i in order {
+            let (binary, samples) = (&binaries[i], &mut samples[i]);
             let started = Instant::now();
             let (mut child, addr) = spawn(&binary.path, vars)?;
             let answer = first_answer(&mut child, addr, binary.url_path, started);
