@@ -31,7 +31,7 @@ use crate::report::{Report, Target, ratio};
 use crate::{Options, Result};
 
 /// The function binaries (Cargo.toml `[[bin]]` names) and the paths they serve.
-pub const FUNCTIONS: [(&str, &str); 5] = [
+pub const FUNCTIONS: [(&str, &str); 6] = [
     ("cron-patch", "/api/cron/patch"),
     ("cron-memory", "/api/cron/memory"),
     ("cron-schedule", "/api/cron/schedule"),
@@ -40,6 +40,7 @@ pub const FUNCTIONS: [(&str, &str); 5] = [
         "/api/training/calculate-pending",
     ),
     ("training-outcomes", "/api/training/outcomes"),
+    ("cron-status", "/api/cron/status"),
 ];
 
 /// The reference function.
