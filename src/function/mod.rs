@@ -8,8 +8,8 @@
 //! 2. Credentials are checked ([`crate::auth`]); an unset `CRON_SECRET` refuses all (500).
 //! 3. The job's configuration is loaded; anything missing is a 500 naming the variables.
 //! 4. The job runs with a run id and a time budget; `?dry_run=1` changes nothing. The run
-//!    is recorded in `cron_runs` ([`record`]): a `running` row as it starts, its status,
-//!    counts and error as it ends. Refusals (steps 1-3) are not runs and are not recorded.
+//!    is recorded in `cron_runs` ([`record`]): its status, counts and error as it ends,
+//!    and a `running` row meanwhile if it takes longer than a moment. Refusals (steps 1-3) are not runs and are not recorded.
 //! 5. The answer is JSON with `Cache-Control: no-store`; errors are mapped here and only
 //!    here ([`AppError::status`]), never handed to `vercel_runtime` (which would echo
 //!    the raw error text). One summary line is logged per invocation.
@@ -201,8 +201,14 @@ async fn invoke(
         job_config.tunables.time_budget(job),
     );
     let recorder = Recorder::new(Supabase::shared(&job_config.supabase), &ctx, config);
-    // The start is recorded alongside the job's first requests: no latency added.
-    let (started, result) = tokio::join!(recorder.start(), (entry.run)(&ctx, &job_config));
+    // A short run is recorded once, at its end; one still going after a moment also gets
+    // its `running` row meanwhile (see `record`).
+    let run = (entry.run)(&ctx, &job_config);
+    tokio::pin!(run);
+    let (started, result) = tokio::select! {
+        result = &mut run => (Ok(()), result),
+        () = tokio::time::sleep(record::START_RECORD_DELAY) => tokio::join!(recorder.start(), run),
+    };
     *record_error = match (started, recorder.finish(&result).await) {
         (_, Err(finish)) => Some(finish),
         (Err(start), Ok(())) => Some(format!("{start} (the end was recorded)")),

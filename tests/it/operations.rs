@@ -462,7 +462,7 @@ async fn a_failure_to_record_never_changes_the_answer() {
         .client
         .batch_execute(
             "revoke execute on function start_cron_run(uuid, text, text, boolean, text, text, text, integer, timestamptz) from service_role;
-             revoke execute on function finish_cron_run(uuid, text, text, text, integer, jsonb, text, boolean, text, integer, timestamptz) from service_role;",
+             revoke execute on function finish_cron_run(uuid, text, text, text, integer, jsonb, text, boolean, text, integer, timestamptz, text, text, integer) from service_role;",
         )
         .await
         .unwrap();
@@ -540,4 +540,71 @@ async fn runs_older_than_the_retention_are_pruned() {
         .get(0);
     assert_eq!(pruned, 1, "operators prune every job's history");
     assert_eq!(ids().await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_short_run_is_written_once_and_a_slow_one_is_visible_while_it_runs() {
+    let env = TestEnv::start().await;
+    let before = env.server.request_count();
+    let short = handle(
+        Job::Patch,
+        request(Method::GET, "/api/cron/patch", Some(SECRET), true),
+        &config(&env, &[]),
+        None,
+    )
+    .await;
+    assert_eq!(
+        env.server.request_count() - before,
+        2,
+        "an empty patch run: its claim and the one cron_runs write"
+    );
+    assert_eq!(runs(&env).await[&run_id(&short)]["status"], "ok");
+
+    // Every request now takes 400 ms, so a run with one job (claim, states, commit, claim)
+    // is still going well after its `running` row is written; the database says when.
+    factory::patch_job(&env.db.client, NewPatchJob::default()).await;
+    env.server.set_latency(Duration::from_millis(400));
+    let (listener, mut connection) = tokio_postgres::connect(&env.db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut started_tx = Some(started_tx);
+        while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            if let (Ok(tokio_postgres::AsyncMessage::Notification(_)), Some(tx)) =
+                (message, started_tx.take())
+            {
+                let _ = tx.send(());
+            }
+        }
+    });
+    env.db
+        .client
+        .batch_execute(
+            "create function test_notify_run() returns trigger language plpgsql as $$
+             begin perform pg_notify('run_started', new.run_id::text); return new; end $$;
+             create trigger test_notify_run after insert on cron_runs for each row
+               when (new.status = 'running') execute function test_notify_run();",
+        )
+        .await
+        .unwrap();
+    listener.batch_execute("listen run_started").await.unwrap();
+    let config = config(&env, &[]);
+    let slow = tokio::spawn(async move {
+        handle(
+            Job::Patch,
+            request(Method::GET, "/api/cron/patch", Some(SECRET), true),
+            &config,
+            None,
+        )
+        .await
+    });
+    started_rx
+        .await
+        .expect("the slow run wrote its running row");
+    slow.abort(); // the run dies mid-flight, as when Vercel kills it at maxDuration
+    let _ = slow.await;
+    let rows = runs(&env).await;
+    let running: Vec<&Value> = rows.values().filter(|r| r["status"] == "running").collect();
+    assert_eq!(running.len(), 1, "the dead run left its trace: {rows:?}");
 }
