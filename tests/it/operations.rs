@@ -15,7 +15,7 @@ use supacron::function::record::Recorder;
 use supacron::function::{FunctionRequest, FunctionResponse, handle};
 use supacron::run::{RunContext, RunStatus, RunSummary, Trigger};
 use testkit::TestEnv;
-use testkit::factory::{self, NewConversation, NewCronRun, NewJobLock, NewPatchJob};
+use testkit::factory::{self, NewConversation, NewCronRun, NewJobLock, NewPatchJob, NewSchedule};
 use uuid::Uuid;
 
 use crate::support::function_process::{FUNCTIONS, FunctionProcess, send};
@@ -328,6 +328,8 @@ async fn an_overlapping_run_kept_out_by_the_job_lease_is_recorded_as_skipped() {
     // conversation at the default threshold of new messages.
     let conversation = factory::conversation(&env.db.client, NewConversation::default()).await;
     factory::messages(&env.db.client, conversation, 10).await;
+    // And for the schedule job (which does too): a schedule whose next time is not computed.
+    factory::schedule(&env.db.client, NewSchedule::default()).await;
     for job in [Job::Memory, Job::Schedule] {
         // Another run holds the job's lease for the next five minutes.
         let lock = NewJobLock {

@@ -508,3 +508,28 @@ async fn without_a_minimax_key_the_llm_functions_answer_500_naming_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_hour_with_nothing_to_do_costs_one_request_and_no_lease() {
+    let env = TestEnv::start().await;
+    schedule_row(
+        &env,
+        "0 9 * * *",
+        "UTC",
+        "latest",
+        Some(at(2026, 11, 23, 9, 0)),
+    )
+    .await;
+    let before = env.server.request_count();
+    let summary = run_at(&env, &Llm::Offline, at(2026, 11, 22, 12, 0)).await;
+    assert_eq!(summary.status, RunStatus::Ok);
+    assert_eq!(env.server.request_count() - before, 1);
+    let leases: i64 = env
+        .db
+        .client
+        .query_one("select count(*) from job_locks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(leases, 0);
+}

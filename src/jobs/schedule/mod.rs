@@ -101,6 +101,8 @@ struct Advanced {
 struct Work {
     due_schedules: i64,
     open_ticks: i64,
+    #[serde(default)]
+    waiting_for_fix: i64,
 }
 
 /// One run of the schedule job.
@@ -116,12 +118,18 @@ pub async fn run(
         report.remaining = count_work(db, now).await?;
         return Ok(RunSummary::new(RunStatus::Ok, &report));
     }
+    // Nothing to do (most hours): one request, no lease. Rows waiting for a fix count as
+    // work, because every run checks them again.
+    let work = read_work(db, now).await?;
+    if work.due_schedules + work.open_ticks + work.waiting_for_fix == 0 {
+        return Ok(RunSummary::new(RunStatus::Ok, &report));
+    }
     let held = lease::acquire(db, ctx, now).await?;
     if !held.acquired {
         let reason = held.busy_reason();
         tracing::info!(reason = %reason, "schedule run skipped");
         report.skipped_reason = Some(reason);
-        report.remaining = count_work(db, now).await?;
+        report.remaining = work.due_schedules + work.open_ticks;
         return Ok(RunSummary::new(RunStatus::Skipped, &report));
     }
     let result = async {
@@ -147,13 +155,17 @@ pub async fn run(
 
 /// Open ticks plus valid due schedules.
 async fn count_work(db: &Supabase, now: DateTime<Utc>) -> Result<i64, AppError> {
-    let work: Work = db
+    let work = read_work(db, now).await?;
+    Ok(work.due_schedules + work.open_ticks)
+}
+
+async fn read_work(db: &Supabase, now: DateTime<Utc>) -> Result<Work, AppError> {
+    Ok(db
         .rpc(
             "count_schedule_work",
             &json!({ "p_now": now, "p_max_attempts": MAX_TICK_ATTEMPTS }),
         )
-        .await?;
-    Ok(work.due_schedules + work.open_ticks)
+        .await?)
 }
 
 /// Records fired and skipped ticks and every due row's next run time.
