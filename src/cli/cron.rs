@@ -2,13 +2,15 @@
 //! day of week), always UTC, digits with `*`, `,`, `-` and `/` only (no `MON`, `JAN`,
 //! `@daily` or seconds), and never both a day of month and a day of week. An expression
 //! Vercel would refuse to deploy is refused here too, so `supacron scheduler` and Vercel
-//! Cron agree on every `vercel.json`. Next times come from the `croner` crate.
+//! Cron agree on every `vercel.json`. Parsing and next times are the schedule job's
+//! ([`slots`]: `croner`, whole minutes).
 
 use std::fmt;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use croner::Cron;
-use croner::parser::{CronParser, Seconds, Year};
+
+use crate::jobs::schedule::slots;
 
 /// A parsed, Vercel-compatible cron expression.
 #[derive(Clone, Debug)]
@@ -51,11 +53,7 @@ impl CronSchedule {
         if fields[2] != "*" && fields[4] != "*" {
             return Err(CronError::BothDays(expression));
         }
-        let cron = CronParser::builder()
-            .seconds(Seconds::Disallowed)
-            .year(Year::Disallowed)
-            .build()
-            .parse(&expression)
+        let cron = slots::parse_five_fields(&expression)
             .map_err(|e| CronError::Invalid(expression.clone(), e.to_string()))?;
         Ok(CronSchedule { expression, cron })
     }
@@ -63,9 +61,7 @@ impl CronSchedule {
     /// The first time strictly after `after` that the expression matches (whole minutes).
     /// `None` only for an expression that never matches (such as 31 February).
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        // croner keeps the fraction of a second it is given; slots are whole minutes.
-        let after = after.trunc_subsecs(0);
-        self.cron.find_next_occurrence(&after, false).ok()
+        slots::next_slot(&self.cron, chrono_tz::UTC, after, false)
     }
 
     /// The expression as written (trimmed).

@@ -71,14 +71,19 @@ pub enum CatchUp {
     All,
 }
 
-/// Parses a 5-field cron expression (minute hour day-of-month month day-of-week).
-pub fn parse_cron(expr: &str) -> Result<Cron, String> {
+/// Parses a 5-field cron expression (minute hour day-of-month month day-of-week): no
+/// seconds, no years, as in `vercel.json` (`supacron scheduler` parses those with it too).
+pub fn parse_five_fields(expr: &str) -> Result<Cron, croner::errors::CronError> {
     CronParser::builder()
         .seconds(Seconds::Disallowed)
         .year(Year::Disallowed)
         .build()
         .parse(expr.trim())
-        .map_err(|e| {
+}
+
+/// [`parse_five_fields`] with an error that tells the operator what to write instead.
+pub fn parse_cron(expr: &str) -> Result<Cron, String> {
+    parse_five_fields(expr).map_err(|e| {
             format!(
                 "invalid cron expression `{expr}`: {e}; use 5 fields (minute hour day month weekday), e.g. `0 * * * *`"
             )
