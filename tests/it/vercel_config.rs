@@ -98,3 +98,21 @@ fn the_status_function_is_built_and_sized_but_never_scheduled() {
     let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
     assert!(root().join(&file).is_file() && manifest.contains(&format!("path = \"{file}\"")));
 }
+
+#[test]
+fn every_function_runs_on_one_thread() {
+    // A multi-thread runtime starts a worker per core before the first answer: measurable
+    // in every cold start (scripts/bench.sh), for an I/O-bound job that gains nothing.
+    let status = format!(
+        "{}.rs",
+        supacron::function::status::PATH.trim_start_matches('/')
+    );
+    let files = Job::ALL.into_iter().map(function_file).chain([status]);
+    for file in files {
+        let source = std::fs::read_to_string(root().join(&file)).unwrap();
+        assert!(
+            source.contains("#[tokio::main(flavor = \"current_thread\")]"),
+            "{file} must start a current-thread runtime"
+        );
+    }
+}
