@@ -94,10 +94,10 @@ impl RunContext {
 
 /// How a run ended, as recorded and answered.
 ///
-/// A `cron_runs` row is `running` from `start_cron_run` until `finish_cron_run` writes one
-/// of these (both in `20261122004000_operations.sql`, called by
-/// [`crate::function::record`]); a row left `running` past `maxDuration` is set to `error`
-/// by the job's next start. The table's CHECK lists the same five names.
+/// A busy run's `cron_runs` row is `running` from `begin_cron_run` until `finish_cron_run`
+/// writes one of these; an idle run's row is written `ok` at once by `begin_cron_run` (see
+/// [`crate::function::record`]). A row left `running` past `maxDuration` is set to `error`
+/// by the job's next run. The table's CHECK lists the same five names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {

@@ -7,9 +7,11 @@
 //! 1. GET and POST run the job (Vercel Cron sends GET); other methods get 405 + `Allow`.
 //! 2. Credentials are checked ([`crate::auth`]); an unset `CRON_SECRET` refuses all (500).
 //! 3. The job's configuration is loaded; anything missing is a 500 naming the variables.
-//! 4. The job runs with a run id and a time budget; `?dry_run=1` changes nothing. The run
-//!    is recorded in `cron_runs` ([`record`]): its status, counts and error as it ends,
-//!    and a `running` row meanwhile if it takes longer than a moment. Refusals (steps 1-3) are not runs and are not recorded.
+//! 4. The run is opened in `cron_runs` ([`record`]); when the job has nothing pending that
+//!    same request records it as finished and the answer follows at once (one request).
+//!    Otherwise the job runs with a run id and a time budget (`?dry_run=1` changes
+//!    nothing), and its status, counts and error are recorded as it ends. Refusals (steps
+//!    1-3) are not runs and are not recorded.
 //! 5. The answer is JSON with `Cache-Control: no-store`; errors are mapped here and only
 //!    here ([`AppError::status`]), never handed to `vercel_runtime` (which would echo
 //!    the raw error text). One summary line is logged per invocation.
@@ -33,7 +35,7 @@ use crate::jobs::{self, JobEntry};
 use crate::run::{RunContext, RunFailure, RunSummary, Trigger};
 use crate::supabase::Supabase;
 
-use self::record::Recorder;
+use self::record::{Begun, Recorder};
 
 /// The parts of an HTTP request a job invocation looks at.
 #[derive(Clone, Debug)]
@@ -201,18 +203,18 @@ async fn invoke(
         job_config.tunables.time_budget(job),
     );
     let recorder = Recorder::new(Supabase::shared(&job_config.supabase), &ctx, config);
-    // A short run is recorded once, at its end; one still going after a moment also gets
-    // its `running` row meanwhile (see `record`).
-    let run = (entry.run)(&ctx, &job_config);
-    tokio::pin!(run);
-    let (started, result) = tokio::select! {
-        result = &mut run => (Ok(()), result),
-        () = tokio::time::sleep(record::START_RECORD_DELAY) => tokio::join!(recorder.start(), run),
-    };
-    *record_error = match (started, recorder.finish(&result).await) {
+    // The run's first request opens its record and, when the job has nothing pending, is
+    // the whole run (see `record`). Dry runs always run: they answer counts.
+    let idle = (!dry_run).then(|| (entry.idle)(&job_config));
+    let begun = recorder.begin(idle.as_ref()).await;
+    if let (Ok(Begun::Idle), Some(idle)) = (&begun, idle) {
+        return Ok(idle.summary);
+    }
+    let result = (entry.run)(&ctx, &job_config).await;
+    *record_error = match (begun, recorder.finish(&result).await) {
         (_, Err(finish)) => Some(finish),
-        (Err(start), Ok(())) => Some(format!("{start} (the end was recorded)")),
-        (Ok(()), Ok(())) => None,
+        (Err(begin), Ok(())) => Some(format!("{begin} (the end was recorded)")),
+        (Ok(_), Ok(())) => None,
     };
     result
 }

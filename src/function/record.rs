@@ -1,31 +1,31 @@
 //! The run history: every invocation that gets past the method, credential and
 //! configuration checks leaves exactly one `cron_runs` row.
 //!
-//! [`Recorder::finish`] writes the row with its status, counts and error summary
-//! (`finish_cron_run`: inserts the whole row unless the start was recorded, sets the job's
-//! unfinished runs past `maxDuration` to `error`, keeps `cron_schedules` current, and prunes
-//! the job's runs older than the retention). A run still going after [`START_RECORD_DELAY`]
-//! first gets its `running` row ([`Recorder::start`], `start_cron_run`), so a run killed by
-//! Vercel at `maxDuration` still leaves a trace, while a short run (most cron ticks) costs
-//! one request, not two on two connections (found by the benchmark: ~3.5 ms of a cold
-//! start). A process that dies within that delay leaves no row; its log line remains.
+//! [`Recorder::begin`] opens the run (`begin_cron_run`): it keeps `cron_schedules` current,
+//! marks the job's unfinished runs past `maxDuration` as `error`, and counts the job's
+//! pending work. When there is none (most cron ticks), that same request records the run as
+//! finished with the job's idle answer ([`crate::jobs::IdleCheck`]), and the job's code does
+//! not run: an idle tick costs one request. Otherwise the run's row is `running` from its
+//! first moment, so a run killed by Vercel at `maxDuration` still leaves a trace, and
+//! [`Recorder::finish`] writes its status, counts and error as it ends (`finish_cron_run`,
+//! which also prunes the job's runs older than the retention; an idle run prunes too).
+//! Dry runs skip the idle check: they always run, to answer their counts.
 //!
 //! Refused requests (405, 401, 500 configuration) are not runs and write nothing: an
 //! unauthenticated caller must not be able to fill the table. Recording never changes
 //! the answer: a failed write is reported in the invocation's one log line
-//! (`record_error`) and the run goes on.
+//! (`record_error`) and the run goes on (a failed `begin` runs the job as usual).
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::config::Config;
+use crate::jobs::IdleCheck;
 use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::supabase::Supabase;
 
 /// Longest error summary stored (characters).
 const MAX_ERROR_CHARS: usize = 1000;
-
-/// A run still going after this long gets its `running` row before it ends.
-pub const START_RECORD_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Records one run in `cron_runs`.
 pub struct Recorder<'a> {
@@ -46,9 +46,14 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// Inserts the run's `running` row. A failure is described, for the invocation's log
-    /// line; the run goes on.
-    pub async fn start(&self) -> Result<(), String> {
+    /// Opens the run: records it as finished when `idle` is given and the job has nothing
+    /// pending ([`Begun::Idle`]: answer `idle.summary`, the run is recorded), otherwise as
+    /// `running`. A failure is described, for the invocation's log line; the run goes on.
+    pub async fn begin(&self, idle: Option<&IdleCheck>) -> Result<Begun, String> {
+        #[derive(Deserialize)]
+        struct Opened {
+            idle: bool,
+        }
         let job = self.ctx.job;
         let args = json!({
             "p_run_id": self.ctx.run_id,
@@ -59,9 +64,13 @@ impl<'a> Recorder<'a> {
             "p_schedule": job.schedule(),
             "p_path": job.path(),
             "p_max_duration_secs": job.max_duration_secs(),
+            "p_idle": idle.map(|idle| json!({ "work": idle.work, "counts": idle.summary.counts })),
+            "p_duration_ms": self.elapsed_ms(),
+            "p_keep_days": self.keep_days,
         });
-        match self.db.rpc::<Value>("start_cron_run", &args).await {
-            Ok(_) => Ok(()),
+        match self.db.rpc::<Opened>("begin_cron_run", &args).await {
+            Ok(Opened { idle: true }) => Ok(Begun::Idle),
+            Ok(Opened { idle: false }) => Ok(Begun::Running),
             Err(e) => Err(format!("could not record the start in cron_runs: {e}")),
         }
     }
@@ -83,7 +92,7 @@ impl<'a> Recorder<'a> {
             "p_job": self.ctx.job.name(),
             "p_trigger": self.ctx.trigger.as_str(),
             "p_status": status.as_str(),
-            "p_duration_ms": self.ctx.elapsed().as_millis().min(i32::MAX as u128) as i64,
+            "p_duration_ms": self.elapsed_ms(),
             "p_counts": counts,
             "p_error": error,
             "p_dry_run": self.ctx.dry_run,
@@ -101,6 +110,21 @@ impl<'a> Recorder<'a> {
             )),
         }
     }
+}
+
+impl Recorder<'_> {
+    fn elapsed_ms(&self) -> i64 {
+        self.ctx.elapsed().as_millis().min(i32::MAX as u128) as i64
+    }
+}
+
+/// How [`Recorder::begin`] opened a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Begun {
+    /// The job had nothing pending: the run is recorded as finished with its idle answer.
+    Idle,
+    /// The run is recorded as `running`; the job runs and [`Recorder::finish`] ends it.
+    Running,
 }
 
 /// The stored error: the answer's public message (what failed and what to do; never

@@ -14,6 +14,8 @@ pub mod training;
 use std::future::Future;
 use std::pin::Pin;
 
+use serde_json::{Value, json};
+
 use crate::config::JobConfig;
 use crate::error::AppError;
 use crate::job::Job;
@@ -38,32 +40,51 @@ pub struct JobEntry {
     pub job: Job,
     /// Runs it once.
     pub run: for<'a> fn(&'a RunContext, &'a JobConfig) -> RunFuture<'a>,
+    /// What an idle run of it is (checked and recorded by the run's first request).
+    pub idle: fn(&JobConfig) -> IdleCheck,
+}
+
+/// A job's idle case: what its pending-work count needs, and what it answers when nothing is
+/// pending. The run's first request (`begin_cron_run`, [`crate::function::record`]) counts
+/// the pending work with the same count the job reports as `remaining` and, when there is
+/// none, records the run as finished with this answer: an idle tick (most cron ticks) costs
+/// one request, and the job's code does not run.
+pub struct IdleCheck {
+    /// The job's settings the count needs (`cron_job_pending`'s `p_work`).
+    pub work: Value,
+    /// The job's answer when nothing is pending: exactly what its run answers then.
+    pub summary: RunSummary,
 }
 
 /// `api/cron/patch.rs`.
 pub const PATCH: JobEntry = JobEntry {
     job: Job::Patch,
     run: run_patch,
+    idle: idle_patch,
 };
 /// `api/cron/memory.rs`.
 pub const MEMORY: JobEntry = JobEntry {
     job: Job::Memory,
     run: run_memory,
+    idle: idle_memory,
 };
 /// `api/cron/schedule.rs`.
 pub const SCHEDULE: JobEntry = JobEntry {
     job: Job::Schedule,
     run: run_schedule,
+    idle: idle_schedule,
 };
 /// `api/training/outcomes.rs`.
 pub const OUTCOMES: JobEntry = JobEntry {
     job: Job::Outcomes,
     run: run_outcomes,
+    idle: idle_outcomes,
 };
 /// `api/training/calculate-pending.rs`.
 pub const REWARDS: JobEntry = JobEntry {
     job: Job::Rewards,
     run: run_rewards,
+    idle: idle_rewards,
 };
 
 /// The entry of any job (links every job's code).
@@ -119,6 +140,41 @@ fn run_rewards<'a>(ctx: &'a RunContext, config: &'a JobConfig) -> RunFuture<'a> 
         let weights = config.tunables.reward_weights();
         training::rewards::run(ctx, Supabase::shared(&config.supabase), &weights).await
     })
+}
+
+fn idle_patch(_: &JobConfig) -> IdleCheck {
+    IdleCheck {
+        work: json!({}),
+        summary: patch::idle_summary(),
+    }
+}
+
+fn idle_memory(config: &JobConfig) -> IdleCheck {
+    IdleCheck {
+        work: json!({ "min_new_messages": config.tunables.memory_min_new_messages }),
+        summary: memory::idle_summary(),
+    }
+}
+
+fn idle_schedule(_: &JobConfig) -> IdleCheck {
+    IdleCheck {
+        work: json!({ "max_attempts": schedule::MAX_TICK_ATTEMPTS }),
+        summary: schedule::idle_summary(),
+    }
+}
+
+fn idle_outcomes(_: &JobConfig) -> IdleCheck {
+    IdleCheck {
+        work: json!({}),
+        summary: training::idle_summary(),
+    }
+}
+
+fn idle_rewards(_: &JobConfig) -> IdleCheck {
+    IdleCheck {
+        work: json!({}),
+        summary: training::idle_summary(),
+    }
 }
 
 /// The LLM of an LLM job (its configuration is loaded whenever the job needs one).

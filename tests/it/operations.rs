@@ -11,8 +11,9 @@ use http::{HeaderMap, HeaderValue, Method, Uri};
 use serde_json::{Value, json};
 use supacron::Job;
 use supacron::config::Config;
-use supacron::function::record::Recorder;
+use supacron::function::record::{Begun, Recorder};
 use supacron::function::{FunctionRequest, FunctionResponse, handle};
+use supacron::jobs;
 use supacron::run::{RunContext, RunStatus, RunSummary, Trigger};
 use testkit::TestEnv;
 use testkit::factory::{self, NewConversation, NewCronRun, NewJobLock, NewPatchJob, NewSchedule};
@@ -382,7 +383,7 @@ async fn the_recorder_writes_a_running_row_then_the_outcome() {
         Duration::from_secs(5),
     );
     let recorder = Recorder::new(&db, &ctx, &config);
-    recorder.start().await.unwrap();
+    assert_eq!(recorder.begin(None).await.unwrap(), Begun::Running);
     assert_eq!(runs(&env).await[&ctx.run_id]["status"], "running");
     let summary = RunSummary::new(
         RunStatus::Skipped,
@@ -463,7 +464,7 @@ async fn a_failure_to_record_never_changes_the_answer() {
     env.db
         .client
         .batch_execute(
-            "revoke execute on function start_cron_run(uuid, text, text, boolean, text, text, text, integer, timestamptz) from service_role;
+            "revoke execute on function begin_cron_run(uuid, text, text, boolean, text, text, text, integer, jsonb, integer, integer, timestamptz) from service_role;
              revoke execute on function finish_cron_run(uuid, text, text, text, integer, jsonb, text, boolean, text, integer, timestamptz, text, text, integer) from service_role;",
         )
         .await
@@ -545,10 +546,10 @@ async fn runs_older_than_the_retention_are_pruned() {
 }
 
 #[tokio::test]
-async fn a_short_run_is_written_once_and_a_slow_one_is_visible_while_it_runs() {
+async fn an_idle_run_is_one_request_and_a_busy_one_is_visible_from_its_start() {
     let env = TestEnv::start().await;
     let before = env.server.request_count();
-    let short = handle(
+    let idle = handle(
         Job::Patch,
         request(Method::GET, "/api/cron/patch", Some(SECRET), true),
         &config(&env, &[]),
@@ -557,13 +558,20 @@ async fn a_short_run_is_written_once_and_a_slow_one_is_visible_while_it_runs() {
     .await;
     assert_eq!(
         env.server.request_count() - before,
-        2,
-        "an empty patch run: its claim and the one cron_runs write"
+        1,
+        "an empty queue: begin_cron_run finds nothing due and records the run"
     );
-    assert_eq!(runs(&env).await[&run_id(&short)]["status"], "ok");
+    let row = &runs(&env).await[&run_id(&idle)];
+    assert_eq!(
+        (&row["status"], &row["trigger"]),
+        (&json!("ok"), &json!("vercel_cron"))
+    );
+    assert_eq!(row["counts"]["processed"], 0);
+    assert_eq!(row["counts"]["remaining"], 0);
 
-    // Every request now takes 400 ms, so a run with one job (claim, states, commit, claim)
-    // is still going well after its `running` row is written; the database says when.
+    // Every request now takes 400 ms, so a run with one job (begin, claim, states, commit,
+    // claim, finish) is still going when it is cut short; the database says when its row
+    // appears.
     factory::patch_job(&env.db.client, NewPatchJob::default()).await;
     env.server.set_latency(Duration::from_millis(400));
     let (listener, mut connection) = tokio_postgres::connect(&env.db.url, tokio_postgres::NoTls)
@@ -609,4 +617,107 @@ async fn a_short_run_is_written_once_and_a_slow_one_is_visible_while_it_runs() {
     let rows = runs(&env).await;
     let running: Vec<&Value> = rows.values().filter(|r| r["status"] == "running").collect();
     assert_eq!(running.len(), 1, "the dead run left its trace: {rows:?}");
+}
+
+/// Every job's idle answer (given to begin_cron_run) is exactly what its own run answers
+/// when nothing is pending, and through the function it costs one request.
+#[tokio::test]
+async fn every_jobs_idle_answer_is_what_its_run_answers_with_nothing_pending() {
+    let env = TestEnv::start().await;
+    let config = config(&env, &[]);
+    for job in Job::ALL {
+        let job_config = config.for_job(job).unwrap();
+        let ctx = RunContext::new(
+            Uuid::new_v4(),
+            job,
+            Trigger::Manual,
+            false,
+            Duration::from_secs(10),
+        );
+        let ran = jobs::run(&ctx, &job_config).await.unwrap();
+        let idle = (jobs::entry(job).idle)(&job_config).summary;
+        assert_eq!(
+            (idle.status, &idle.counts),
+            (ran.status, &ran.counts),
+            "{job}"
+        );
+
+        let before = env.server.request_count();
+        let response = handle(
+            job,
+            request(Method::GET, job.path(), Some(SECRET), false),
+            &config,
+            None,
+        )
+        .await;
+        assert_eq!(env.server.request_count() - before, 1, "{job}: one request");
+        let mut answer = body(&response);
+        let row = &runs(&env).await[&run_id(&response)];
+        assert_eq!(
+            (&row["status"], &answer["status"]),
+            (&json!("ok"), &json!("ok")),
+            "{job}"
+        );
+        assert_eq!(row["counts"], Value::Object(idle.counts.clone()), "{job}");
+        for field in ["job", "run_id", "status", "dry_run", "duration_ms"] {
+            answer.as_object_mut().unwrap().remove(field);
+        }
+        assert_eq!(answer, Value::Object(idle.counts), "{job}");
+    }
+}
+
+/// The idle check counts exactly what each job calls pending: one item of work makes the
+/// run a busy one (recorded `running` until the job ends), never an idle one.
+#[tokio::test]
+async fn one_pending_item_of_any_job_makes_its_run_busy() {
+    let env = TestEnv::start().await;
+    let db = &env.db.client;
+    factory::patch_job(db, NewPatchJob::default()).await;
+    let conversation = factory::conversation(db, NewConversation::default()).await;
+    factory::messages(db, conversation, 10).await;
+    factory::schedule(db, NewSchedule::default()).await;
+    let done = factory::item(
+        db,
+        factory::NewItem {
+            status: "DONE".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    factory::decision(
+        db,
+        factory::NewDecision {
+            item_id: Some(done),
+            ..Default::default()
+        },
+    )
+    .await;
+    let rewarded = factory::decision(db, factory::NewDecision::default()).await;
+    factory::outcome(
+        db,
+        factory::NewOutcome {
+            decision_id: Some(rewarded),
+            ..Default::default()
+        },
+    )
+    .await;
+    let config = config(&env, &[]);
+    let supabase = supabase(&env);
+    for job in Job::ALL {
+        let ctx = RunContext::new(
+            Uuid::new_v4(),
+            job,
+            Trigger::Manual,
+            false,
+            Duration::from_secs(10),
+        );
+        let idle = (jobs::entry(job).idle)(&config.for_job(job).unwrap());
+        let recorder = Recorder::new(&supabase, &ctx, &config);
+        assert_eq!(
+            recorder.begin(Some(&idle)).await.unwrap(),
+            Begun::Running,
+            "{job} has one item pending"
+        );
+        assert_eq!(runs(&env).await[&ctx.run_id]["status"], "running", "{job}");
+    }
 }

@@ -84,6 +84,12 @@ pub struct MemoryReport {
     pub usage: Usage,
 }
 
+/// The answer of a run that finds no conversation due (most ticks; see
+/// [`crate::jobs::IdleCheck`]).
+pub fn idle_summary() -> RunSummary {
+    RunSummary::new(RunStatus::Ok, &MemoryReport::default())
+}
+
 /// One run of the memory job.
 pub async fn run(
     ctx: &RunContext,
@@ -101,7 +107,7 @@ pub async fn run(
     // took four requests — lease, pick, release, count — to the first answer).
     let due = count_due(db, settings, now).await?;
     if due == 0 {
-        return Ok(RunSummary::new(RunStatus::Ok, &report));
+        return Ok(idle_summary());
     }
     let held = lease::acquire(db, ctx, now).await?;
     if !held.acquired {

@@ -99,6 +99,15 @@ pub struct PatchReport {
     failures_logged: usize,
 }
 
+/// The answer of a run that finds no job due (most ticks; see [`crate::jobs::IdleCheck`]).
+pub fn idle_summary() -> RunSummary {
+    let report = PatchReport {
+        remaining: Some(0),
+        ..PatchReport::default()
+    };
+    RunSummary::new(RunStatus::Ok, &report)
+}
+
 /// One run of the patch job. If Supabase fails midway, the failure carries the counts of
 /// the batches committed before.
 pub async fn run(

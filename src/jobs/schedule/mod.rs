@@ -105,6 +105,12 @@ struct Work {
     waiting_for_fix: i64,
 }
 
+/// The answer of a run that finds nothing to do (most hours; see
+/// [`crate::jobs::IdleCheck`]).
+pub fn idle_summary() -> RunSummary {
+    RunSummary::new(RunStatus::Ok, &ScheduleReport::default())
+}
+
 /// One run of the schedule job.
 pub async fn run(
     ctx: &RunContext,
@@ -122,7 +128,7 @@ pub async fn run(
     // work, because every run checks them again.
     let work = read_work(db, now).await?;
     if work.due_schedules + work.open_ticks + work.waiting_for_fix == 0 {
-        return Ok(RunSummary::new(RunStatus::Ok, &report));
+        return Ok(idle_summary());
     }
     let held = lease::acquire(db, ctx, now).await?;
     if !held.acquired {

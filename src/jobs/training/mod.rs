@@ -12,10 +12,16 @@ pub mod rewards;
 
 use serde::Serialize;
 
-use crate::run::RunStatus;
+use crate::run::{RunStatus, RunSummary};
 
 /// Decisions per round trip.
 pub const BATCH: usize = 1000;
+
+/// The answer of a training run that finds nothing pending (most ticks; see
+/// [`crate::jobs::IdleCheck`]).
+pub fn idle_summary() -> RunSummary {
+    RunSummary::new(RunStatus::Ok, &TrainingReport::default())
+}
 
 /// The counts both training jobs answer.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -30,7 +36,7 @@ pub struct TrainingReport {
     pub skipped: usize,
     /// Decisions still pending when the run ended.
     pub remaining: i64,
-    /// Round trips of batches.
+    /// Batches of decisions handled (a request that finds none is not a batch).
     pub batches: usize,
 }
 

@@ -39,6 +39,10 @@ async fn pass(
             let recorded: Recorded = db
                 .rpc("record_outcomes", &json!({ "p_limit": BATCH }))
                 .await?;
+            if recorded.candidates == 0 {
+                drained = true;
+                break;
+            }
             report.batches += 1;
             report.processed += recorded.candidates;
             report.ok_count += recorded.inserted;
@@ -50,7 +54,6 @@ async fn pass(
                 );
             }
             if recorded.candidates < BATCH {
-                drained = recorded.candidates == 0;
                 break;
             }
         }
