@@ -5,7 +5,7 @@
 //!   successful answer (connecting as soon as the port accepts), the median of many starts,
 //!   binaries interleaved; the reference is `hello-fn`, the smallest `vercel_runtime`
 //!   function built with the same profile. The functions do their real work on an empty
-//!   database (patch: claim nothing, count the queue).
+//!   database: one request (`begin_cron_run` finds nothing pending and records the run).
 //! - For reference, the patch job's empty-queue run in-process with a warm client: the
 //!   database's share of `cron-patch`'s first answer (one request).
 //! - Size: the file size of each binary.
