@@ -78,13 +78,13 @@ pub const SCHEDULE: JobEntry = JobEntry {
 pub const OUTCOMES: JobEntry = JobEntry {
     job: Job::Outcomes,
     run: run_outcomes,
-    idle: idle_outcomes,
+    idle: idle_training,
 };
 /// `api/training/calculate-pending.rs`.
 pub const REWARDS: JobEntry = JobEntry {
     job: Job::Rewards,
     run: run_rewards,
-    idle: idle_rewards,
+    idle: idle_training,
 };
 
 /// The entry of any job (links every job's code).
@@ -163,14 +163,8 @@ fn idle_schedule(_: &JobConfig) -> IdleCheck {
     }
 }
 
-fn idle_outcomes(_: &JobConfig) -> IdleCheck {
-    IdleCheck {
-        work: json!({}),
-        summary: training::idle_summary(),
-    }
-}
-
-fn idle_rewards(_: &JobConfig) -> IdleCheck {
+/// Both training jobs: their counts take no settings, and they answer the same counts.
+fn idle_training(_: &JobConfig) -> IdleCheck {
     IdleCheck {
         work: json!({}),
         summary: training::idle_summary(),

@@ -13,6 +13,7 @@
 //! every commit is fenced by the job's lease — so a job can only meet a row again while
 //! its commit is in flight, and the ledger only needs the ids of the last few commits.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
@@ -200,26 +201,21 @@ pub fn plan_unit(unit: &Unit, states: &States) -> UnitPlan {
                 ));
                 break;
             };
-            if !rows.contains_key(&(kind, id)) {
-                match lookup(kind, id) {
-                    Some(row) => {
-                        rows.insert(
-                            (kind, id),
-                            Working {
-                                row,
-                                applied: Vec::new(),
-                            },
-                        );
-                    }
+            let working = match rows.entry((kind, id)) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => match lookup(kind, id) {
+                    Some(row) => entry.insert(Working {
+                        row,
+                        applied: Vec::new(),
+                    }),
                     None => {
                         failure = Some(format!(
                             "unknown {name} {id}: it has no {name}_states row (deleted, or never created)"
                         ));
                         break;
                     }
-                }
-            }
-            let working = &rows[&(kind, id)];
+                },
+            };
             if in_ledger(&working.row.run_state, job.id) {
                 continue;
             }
