@@ -75,6 +75,10 @@ impl<'a> Recorder<'a> {
         }
     }
 
+    fn elapsed_ms(&self) -> i64 {
+        self.ctx.elapsed().as_millis().min(i32::MAX as u128) as i64
+    }
+
     /// Writes how the run ended (the whole row if the start was not recorded). A failure
     /// is described, for the invocation's log line.
     pub async fn finish(&self, result: &Result<RunSummary, RunFailure>) -> Result<(), String> {
@@ -109,12 +113,6 @@ impl<'a> Recorder<'a> {
                 status.as_str()
             )),
         }
-    }
-}
-
-impl Recorder<'_> {
-    fn elapsed_ms(&self) -> i64 {
-        self.ctx.elapsed().as_millis().min(i32::MAX as u128) as i64
     }
 }
 
