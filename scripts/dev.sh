@@ -145,8 +145,11 @@ start_rest() {
     $SETSID "$POSTGREST_BIN" --db-uri "$DB_URL" --host 127.0.0.1 --port "$port" \
         --secret-api-key "$SERVICE_KEY" >"$log" 2>&1 &
     STARTED_PIDS+=("$!")
-    wait_for_line "$log" 'listening on http://' "$!" "the dev PostgREST server"
-    REST_URL="$(grep -oE 'http://[^ ]+/rest/v1' "$log" | head -n 1)"
+    # Wait for the whole URL, not the start of the line: a line read while it is being written
+    # would make the extraction below fail (and, under set -e, end this script silently).
+    wait_for_line "$log" 'listening on http://[^ ]+/rest/v1' "$!" "the dev PostgREST server"
+    REST_URL="$(grep -oE 'http://[^ ]+/rest/v1' "$log" | head -n 1)" \
+        || die "the dev PostgREST server's log has no URL; see $log"
     export SUPABASE_URL="$REST_URL" SUPABASE_SERVICE_ROLE_KEY="$SERVICE_KEY"
 }
 
