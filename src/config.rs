@@ -440,22 +440,10 @@ impl Config {
         {
             missing.push("MINIMAX_API_KEY");
         }
-        let relevant = |reason: &String| {
-            let llm_var = [
-                "MINIMAX_",
-                "SUPACRON_LLM_PROVIDER",
-                "MEMORY_",
-                "SCHEDULE_",
-                "LLM_",
-            ]
-            .iter()
-            .any(|prefix| reason.starts_with(prefix));
-            needs.llm || !llm_var
-        };
         let invalid: Vec<String> = self
             .invalid
             .iter()
-            .filter(|r| relevant(r))
+            .filter(|reason| concerns(reason, needs.job))
             .cloned()
             .collect();
         if !missing.is_empty() || !invalid.is_empty() {
@@ -530,6 +518,28 @@ fn rest_url(url: &str) -> Option<String> {
     } else {
         format!("{url}/rest/v1")
     })
+}
+
+/// Whether the problem `reason` (it starts with the variable's name) concerns a run of
+/// `job` (`None`: the status function). A variable that only other jobs read never stops a
+/// job: a typo in `REWARD_SPEED_WEIGHT` fails the rewards job, not the patch job.
+/// `CRON_SECRET` is checked before any job runs (and `supacron run` needs none).
+fn concerns(reason: &str, job: Option<Job>) -> bool {
+    let name = reason.split_whitespace().next().unwrap_or_default();
+    let read_by = |jobs: &[Job]| job.is_some_and(|job| jobs.contains(&job));
+    match name {
+        "CRON_SECRET" => false,
+        "INTERNAL_API_KEY" => read_by(&[Job::Outcomes, Job::Rewards]),
+        "SUPACRON_LLM_PROVIDER" => read_by(&[Job::Memory, Job::Schedule]),
+        _ if name.starts_with("MINIMAX_") || name.starts_with("LLM_") => {
+            read_by(&[Job::Memory, Job::Schedule])
+        }
+        _ if name.starts_with("PATCH_") => read_by(&[Job::Patch]),
+        _ if name.starts_with("MEMORY_") => read_by(&[Job::Memory]),
+        _ if name.starts_with("SCHEDULE_") => read_by(&[Job::Schedule]),
+        _ if name.starts_with("REWARD_") => read_by(&[Job::Rewards]),
+        _ => true,
+    }
 }
 
 #[cfg(test)]

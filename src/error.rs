@@ -7,7 +7,6 @@
 use http::StatusCode;
 
 use crate::config::ConfigError;
-use crate::job::Job;
 use crate::supabase::SupabaseError;
 
 /// A failed invocation.
@@ -29,9 +28,6 @@ pub enum AppError {
     /// 502 when it answered with an error.
     #[error(transparent)]
     Supabase(#[from] SupabaseError),
-    /// The job's code has not landed yet: 501 naming the job.
-    #[error("the {0} job is not implemented yet")]
-    NotImplemented(Job),
     /// A bug: 500.
     #[error("internal error: {0}")]
     Internal(String),
@@ -47,7 +43,6 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Supabase(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Supabase(_) => StatusCode::BAD_GATEWAY,
-            AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
         }
     }
 
@@ -60,7 +55,6 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Supabase(e) if e.is_unavailable() => "supabase_unavailable",
             AppError::Supabase(_) => "supabase_error",
-            AppError::NotImplemented(_) => "not_implemented",
             AppError::Internal(_) => "internal",
         }
     }
@@ -73,10 +67,6 @@ impl AppError {
             AppError::MethodNotAllowed => self.to_string(),
             AppError::BadRequest(m) => m.clone(),
             AppError::Supabase(e) => e.public_message(),
-            AppError::NotImplemented(job) => format!(
-                "the {job} job is not implemented yet (issue #{}); this function changes nothing",
-                job.tracking_issue()
-            ),
             AppError::Internal(_) => "internal error; see the function log for this run id".into(),
         }
     }

@@ -24,6 +24,9 @@ pub enum Job {
 /// What configuration a job needs besides `CRON_SECRET`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Needs {
+    /// The job, or `None` for the status function: a variable that only another job reads
+    /// never stops this one.
+    pub job: Option<Job>,
     /// `SUPABASE_URL` and `SUPABASE_SERVICE_ROLE_KEY`.
     pub supabase: bool,
     /// The LLM provider (`MINIMAX_API_KEY` unless the offline provider is chosen).
@@ -83,6 +86,7 @@ impl Job {
     /// The configuration this job needs.
     pub fn needs(self) -> Needs {
         Needs {
+            job: Some(self),
             supabase: true,
             llm: matches!(self, Job::Memory | Job::Schedule),
         }
@@ -107,15 +111,6 @@ impl Job {
             Job::Schedule => "0 * * * *",
             Job::Outcomes => "15 * * * *",
             Job::Rewards => "0 * * * *",
-        }
-    }
-
-    /// The issue that builds this job, named in the 501 answer until it lands.
-    pub(crate) fn tracking_issue(self) -> u32 {
-        match self {
-            Job::Patch => 4,
-            Job::Memory | Job::Schedule => 5,
-            Job::Outcomes | Job::Rewards => 6,
         }
     }
 }

@@ -25,10 +25,15 @@ pub const EXIT_FAILED: u8 = 1;
 /// Exit code of a usage error (the same as the argument parser's).
 pub const EXIT_USAGE: u8 = 2;
 
-/// Runs `job` once (trigger `manual`), logging progress while it goes.
-pub async fn run_once(job: Job, dry_run: bool, config: &Config) -> FunctionResponse {
+/// Runs `job` once (trigger `manual`, or `scheduler` from a crontab), logging progress while it goes.
+pub async fn run_once(
+    job: Job,
+    dry_run: bool,
+    trigger: Trigger,
+    config: &Config,
+) -> FunctionResponse {
     progress::with_progress(
-        handle_trusted(job, dry_run, config, Trigger::Manual),
+        handle_trusted(job, dry_run, config, trigger),
         job,
         progress::EVERY,
     )

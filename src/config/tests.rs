@@ -132,3 +132,62 @@ fn time_budget_leaves_a_margin_below_max_duration() {
     };
     assert_eq!(t.time_budget(Job::Patch).as_secs(), 3);
 }
+
+#[test]
+fn an_invalid_variable_stops_only_the_jobs_that_read_it() {
+    let mut vars = FULL.to_vec();
+    vars.extend([
+        ("REWARD_SPEED_WEIGHT", "2"),
+        ("PATCH_BATCH_SIZE", "lots"),
+        ("INTERNAL_API_KEY", "key-with-newline\n"),
+        ("MEMORY_MAX_MESSAGES", "0"),
+    ]);
+    let c = config(&vars);
+    let invalid = |job: Job| match c.for_job(job) {
+        Ok(_) => Vec::new(),
+        Err(e) => e
+            .invalid
+            .iter()
+            .map(|r| r.split_whitespace().next().unwrap().to_string())
+            .collect(),
+    };
+    assert_eq!(invalid(Job::Patch), ["PATCH_BATCH_SIZE"]);
+    assert_eq!(invalid(Job::Memory), ["MEMORY_MAX_MESSAGES"]);
+    assert!(invalid(Job::Schedule).is_empty());
+    assert_eq!(invalid(Job::Outcomes), ["INTERNAL_API_KEY"]);
+    assert_eq!(
+        invalid(Job::Rewards),
+        ["INTERNAL_API_KEY", "REWARD_SPEED_WEIGHT"]
+    );
+    let status = crate::job::Needs {
+        job: None,
+        supabase: true,
+        llm: false,
+    };
+    assert!(c.for_needs(status).is_ok());
+}
+
+#[test]
+fn a_variable_every_job_reads_stops_them_all() {
+    let mut vars = FULL.to_vec();
+    vars.push(("SUPABASE_TIMEOUT_SECS", "-1"));
+    let c = config(&vars);
+    for job in Job::ALL {
+        let err = c.for_job(job).unwrap_err();
+        assert!(
+            err.invalid[0].starts_with("SUPABASE_TIMEOUT_SECS"),
+            "{job}: {err}"
+        );
+    }
+}
+
+#[test]
+fn an_unusable_cron_secret_is_the_credential_checks_business_not_the_jobs() {
+    let mut vars = FULL[1..].to_vec();
+    vars.push(("CRON_SECRET", " padded "));
+    let c = config(&vars);
+    assert!(c.cron_secret().is_err());
+    for job in Job::ALL {
+        assert!(c.for_job(job).is_ok(), "{job}");
+    }
+}

@@ -139,14 +139,7 @@ async fn handle_as(
     let span = tracing::info_span!("run", run_id = %run_id, job = job.name());
     async move {
         let started = Instant::now();
-        let trigger = trigger.unwrap_or_else(|| {
-            Trigger::from_user_agent(
-                request
-                    .headers
-                    .get(header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok()),
-            )
-        });
+        let trigger = trigger.unwrap_or_else(|| request_trigger(&request));
         let dry_run = is_dry_run(request.uri.query());
         let mut record_error = None;
         let result = invoke(
@@ -227,9 +220,28 @@ pub(crate) fn refusal(error: AuthError) -> AppError {
     }
 }
 
+/// Who started a request's run: Vercel Cron by its user agent; another scheduler (an
+/// external cron service on Hobby) says so with `?scheduled=1`; anyone else is `manual`.
+/// Only authorised runs are recorded, so the flag cannot be used to forge history.
+fn request_trigger(request: &FunctionRequest) -> Trigger {
+    let user_agent = request
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    match Trigger::from_user_agent(user_agent) {
+        Trigger::Manual if query_flag(request.uri.query(), &["scheduled"]) => Trigger::Scheduler,
+        trigger => trigger,
+    }
+}
+
 /// `?dry_run=1` (also `true`, `yes`, or a bare `dry_run`; `dry-run` works too).
 fn is_dry_run(query: Option<&str>) -> bool {
-    let value = auth::query_param(query, "dry_run").or_else(|| auth::query_param(query, "dry-run"));
+    query_flag(query, &["dry_run", "dry-run"])
+}
+
+/// Whether the first of `names` present in `query` is on: `1`, `true`, `yes` or bare.
+fn query_flag(query: Option<&str>, names: &[&str]) -> bool {
+    let value = names.iter().find_map(|name| auth::query_param(query, name));
     matches!(
         value.map(|v| v.to_ascii_lowercase()).as_deref(),
         Some("1" | "true" | "yes" | "")

@@ -3,7 +3,7 @@
 
 use testkit::TestEnv;
 
-use crate::support::supacron::{borrowed, run};
+use crate::support::supacron::{borrowed, run, run_in};
 
 /// A database with the demo seed behind the dev server; no `CRON_SECRET` on purpose: an
 /// in-process run is trusted.
@@ -157,4 +157,76 @@ async fn an_unknown_job_is_a_usage_error_and_runs_nothing() {
     }
     let output = run(&["frobnicate"], &[]).await;
     assert_eq!(output.code, 2);
+}
+
+#[tokio::test]
+async fn a_crontab_run_with_scheduled_is_recorded_as_a_scheduler_run() {
+    let test = seeded().await;
+    let env = env(&test);
+    let output = run(&["run", "patch", "--scheduled"], &borrowed(&env)).await;
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let trigger: String = test
+        .db
+        .client
+        .query_one("select trigger from cron_runs where job = 'patch'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        trigger, "scheduler",
+        "the status page's missing-tick check counts it"
+    );
+}
+
+/// A fresh working directory holding `dotenv` as its `.env`.
+fn dir_with_dotenv(dotenv: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("supacron-dotenv-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".env"), dotenv).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn run_reads_dotenv_from_the_working_directory_and_the_environment_wins() {
+    let test = seeded().await;
+    let dir = dir_with_dotenv(&format!(
+        "# copied from .env.example\nSUPABASE_URL=http://127.0.0.1:9\n\
+         SUPABASE_SERVICE_ROLE_KEY={}\nSUPABASE_TIMEOUT_SECS=2\n",
+        test.secret_key
+    ));
+    // The key comes from .env; the URL set in the environment wins over .env's.
+    let url = test.rest_url();
+    let output = run_in(
+        &dir,
+        &["run", "outcomes"],
+        &[("SUPABASE_URL", url.as_str())],
+    )
+    .await;
+    assert_eq!(output.code, 0, "{}\n{}", output.stdout, output.stderr);
+    // Only .env: its (unreachable) URL is the one used.
+    let output = run_in(&dir, &["run", "outcomes"], &[]).await;
+    assert_eq!(output.code, 1, "{}", output.stdout);
+    assert_eq!(output.answer()["error"], "supabase_unavailable");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_malformed_dotenv_is_refused_without_quoting_it() {
+    let dir =
+        dir_with_dotenv("SUPABASE_SERVICE_ROLE_KEY=sb_secret_do-not-print\nnot a setting at all\n");
+    let output = run_in(&dir, &["run", "patch"], &[]).await;
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(output.stdout.is_empty(), "nothing ran: {}", output.stdout);
+    assert!(
+        output.stderr.contains("./.env has a line"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output.stderr.contains("do-not-print"), "{}", output.stderr);
+    assert!(
+        !output.stderr.contains("not a setting"),
+        "{}",
+        output.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -117,6 +117,23 @@ async fn every_function_records_exactly_one_run_per_accepted_invocation_and_none
                 "manual",
                 true,
             ),
+            // An external scheduler over HTTP (Hobby) says so.
+            (
+                Method::GET,
+                format!("{path}?scheduled=1"),
+                false,
+                None,
+                "scheduler",
+                false,
+            ),
+            (
+                Method::GET,
+                format!("{path}?scheduled=1"),
+                true,
+                None,
+                "vercel_cron",
+                false,
+            ),
         ];
         for (method, uri, cron, trigger, name, dry_run) in cases {
             let response = handle(

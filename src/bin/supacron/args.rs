@@ -41,15 +41,17 @@ pub enum Command {
 (logs go to stderr).\n\nExit codes: 0 the run completed (status ok, partial or skipped); \
 1 it could not (Supabase unreachable or erroring, configuration missing, job not built); \
 2 usage error.\n\nNo CRON_SECRET is needed: the process is trusted, it already holds the \
-service-role key. The run is recorded with trigger `manual`.",
+service-role key. The run is recorded with trigger `manual`, or `scheduler` with \
+--scheduled (crontab lines: the status page's missing-tick check counts only scheduled runs).",
         after_help = "Examples:\n  supacron run patch\n  supacron run --job=rewards\n  \
-supacron run outcomes --dry-run"
+supacron run outcomes --dry-run\n  supacron run patch --scheduled   # from a crontab line"
     )]
     Run(RunArgs),
     /// Serve every function path on one port, with the functions' auth (like `vercel dev`).
     #[command(
         long_about = "Serve every function path (/api/cron/patch, /api/cron/memory, \
-/api/cron/schedule, /api/training/outcomes, /api/training/calculate-pending) on one port, \
+/api/cron/schedule, /api/training/outcomes, /api/training/calculate-pending, \
+/api/cron/status) on one port, \
 with the same credentials (CRON_SECRET; INTERNAL_API_KEY for the training paths), answers \
 and logs as on Vercel. Unknown paths get a JSON 404. SIGTERM or Ctrl-C stops accepting and \
 lets requests in progress finish.",
@@ -88,6 +90,10 @@ pub struct RunArgs {
     /// Report what the run would do and change nothing (like `?dry_run=1`).
     #[arg(long)]
     pub dry_run: bool,
+    /// Started by a scheduler such as cron: record the run with trigger `scheduler`, not
+    /// `manual`, so the status page counts it as the job's scheduled run.
+    #[arg(long)]
+    pub scheduled: bool,
 }
 
 #[derive(Debug, Args)]

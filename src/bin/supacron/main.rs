@@ -19,11 +19,17 @@ use supacron::cli::shutdown::{self, Signals};
 use supacron::cli::{run, serve, vercel_json};
 use supacron::config::Config;
 use supacron::logging::{self, LogFormat, LogTarget};
+use supacron::run::Trigger;
 
 use args::{Cli, Command, RunArgs, SchedulerArgs, ServeArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before anything reads the environment, and while this process has one thread.
+    if let Err(problem) = load_dotenv() {
+        eprintln!("supacron: {problem}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let config = Config::global();
     let target = match cli.command {
         Command::Run(_) => LogTarget::Stderr,
@@ -60,6 +66,22 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Loads `./.env` (a copy of `.env.example`, for local runs) into the environment: variables
+/// already set win. No file is fine; a malformed one is refused without quoting it (its lines
+/// hold secrets).
+fn load_dotenv() -> Result<(), String> {
+    match dotenvy::from_path(".env") {
+        Ok(()) => Ok(()),
+        Err(dotenvy::Error::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(dotenvy::Error::LineParse(_, _)) => Err(
+            "./.env has a line that is not NAME=value (a comment starts with #); fix it or \
+             move the file away"
+                .into(),
+        ),
+        Err(error) => Err(format!("cannot read ./.env: {error}")),
+    }
+}
+
 async fn run_command(args: RunArgs, config: &'static Config) -> u8 {
     let Some(job) = args.job.or(args.job_flag) else {
         eprintln!(
@@ -68,7 +90,12 @@ async fn run_command(args: RunArgs, config: &'static Config) -> u8 {
         );
         return EXIT_USAGE;
     };
-    let answer = run::run_once(job, args.dry_run, config).await;
+    let trigger = if args.scheduled {
+        Trigger::Scheduler
+    } else {
+        Trigger::Manual
+    };
+    let answer = run::run_once(job, args.dry_run, trigger, config).await;
     println!("{}", args::format_answer(&answer.body));
     run::exit_code(&answer)
 }

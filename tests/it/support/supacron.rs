@@ -25,10 +25,12 @@ pub struct Supacron {
 }
 
 impl Supacron {
-    /// Starts `supacron <args>` with exactly `env` (no inherited variables).
+    /// Starts `supacron <args>` with exactly `env` (no inherited variables), in a directory
+    /// without a `.env`.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Supacron {
         let mut child = Command::new(BIN)
             .args(args)
+            .current_dir(no_dotenv_dir())
             .env_clear()
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -162,12 +164,24 @@ impl RunOutput {
     }
 }
 
-/// Runs `supacron <args>` to its end with exactly `env`.
+/// A working directory without a `.env` (`supacron` reads `./.env`; a developer's own must
+/// not leak into the tests).
+pub fn no_dotenv_dir() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+}
+
+/// Runs `supacron <args>` to its end with exactly `env`, in a directory without a `.env`.
 pub async fn run(args: &[&str], env: &[(&str, &str)]) -> RunOutput {
+    run_in(no_dotenv_dir(), args, env).await
+}
+
+/// Runs `supacron <args>` to its end in `dir` with exactly `env`.
+pub async fn run_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> RunOutput {
     let output = tokio::time::timeout(
         PATIENCE,
         Command::new(BIN)
             .args(args)
+            .current_dir(dir)
             .env_clear()
             .envs(env.iter().copied())
             .kill_on_drop(true)
