@@ -5,8 +5,8 @@
 //! | exit | meaning |
 //! |---|---|
 //! | 0 | the run completed (`status` `ok`, `partial` or `skipped`) |
-//! | 1 | it could not: Supabase unreachable or erroring, configuration missing, job not built |
-//! | 2 | usage error: unknown job or flag (nothing ran) |
+//! | 1 | it could not: Supabase unreachable or erroring, configuration missing or invalid |
+//! | 2 | usage error: unknown job or flag, or a malformed `./.env` (nothing ran) |
 //!
 //! No `CRON_SECRET` is needed: see [`crate::function::handle_trusted`].
 

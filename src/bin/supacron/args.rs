@@ -39,8 +39,8 @@ pub enum Command {
     #[command(
         long_about = "Run one job once in this process and print its JSON answer on stdout \
 (logs go to stderr).\n\nExit codes: 0 the run completed (status ok, partial or skipped); \
-1 it could not (Supabase unreachable or erroring, configuration missing, job not built); \
-2 usage error.\n\nNo CRON_SECRET is needed: the process is trusted, it already holds the \
+1 it could not (Supabase unreachable or erroring, configuration missing or invalid); \
+2 usage error (also a malformed ./.env).\n\nNo CRON_SECRET is needed: the process is trusted, it already holds the \
 service-role key. The run is recorded with trigger `manual`, or `scheduler` with \
 --scheduled (crontab lines: the status page's missing-tick check counts only scheduled runs).",
         after_help = "Examples:\n  supacron run patch\n  supacron run --job=rewards\n  \
