@@ -420,11 +420,18 @@ impl Config {
 
     /// The configuration `job` needs, or one error naming everything missing or invalid.
     pub fn for_job(&self, job: Job) -> Result<JobConfig, ConfigError> {
-        self.for_needs(job.needs())
+        self.for_run(Some(job))
     }
 
-    /// The configuration for the given needs (the status function needs Supabase only).
-    pub fn for_needs(&self, needs: crate::job::Needs) -> Result<JobConfig, ConfigError> {
+    /// The configuration of the status function: Supabase only.
+    pub fn for_status(&self) -> Result<JobConfig, ConfigError> {
+        self.for_run(None)
+    }
+
+    /// What a run of `job` (`None`: the status function) needs besides `CRON_SECRET`:
+    /// Supabase always, the LLM for the jobs that call it, and every variable it reads valid.
+    fn for_run(&self, job: Option<Job>) -> Result<JobConfig, ConfigError> {
+        let llm = job.is_some_and(Job::calls_llm);
         let mut missing = Vec::new();
         if self.supabase_url.is_none() && self.invalid_about("SUPABASE_URL").is_empty() {
             missing.push("SUPABASE_URL");
@@ -433,7 +440,7 @@ impl Config {
         {
             missing.push("SUPABASE_SERVICE_ROLE_KEY");
         }
-        let llm_wanted = needs.llm && self.llm_provider == LlmProvider::Minimax;
+        let llm_wanted = llm && self.llm_provider == LlmProvider::Minimax;
         if llm_wanted
             && self.minimax_api_key.is_none()
             && self.invalid_about("MINIMAX_API_KEY").is_empty()
@@ -443,7 +450,7 @@ impl Config {
         let invalid: Vec<String> = self
             .invalid
             .iter()
-            .filter(|reason| concerns(reason, needs.job))
+            .filter(|reason| concerns(reason, job))
             .cloned()
             .collect();
         if !missing.is_empty() || !invalid.is_empty() {
@@ -459,7 +466,7 @@ impl Config {
                 key,
                 timeout: Duration::from_secs(self.tunables.supabase_timeout_secs),
             },
-            llm: needs.llm.then(|| LlmConfig {
+            llm: llm.then(|| LlmConfig {
                 provider: self.llm_provider,
                 api_key: self.minimax_api_key.clone(),
                 base_url: self.minimax_base_url.clone(),

@@ -21,18 +21,6 @@ pub enum Job {
     Rewards,
 }
 
-/// What configuration a job needs besides `CRON_SECRET`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Needs {
-    /// The job, or `None` for the status function: a variable that only another job reads
-    /// never stops this one.
-    pub job: Option<Job>,
-    /// `SUPABASE_URL` and `SUPABASE_SERVICE_ROLE_KEY`.
-    pub supabase: bool,
-    /// The LLM provider (`MINIMAX_API_KEY` unless the offline provider is chosen).
-    pub llm: bool,
-}
-
 impl Job {
     /// Every job, in the order the README lists them.
     pub const ALL: [Job; 5] = [
@@ -83,13 +71,10 @@ impl Job {
         matches!(self, Job::Outcomes | Job::Rewards)
     }
 
-    /// The configuration this job needs.
-    pub fn needs(self) -> Needs {
-        Needs {
-            job: Some(self),
-            supabase: true,
-            llm: matches!(self, Job::Memory | Job::Schedule),
-        }
+    /// Whether the job calls the LLM (and so needs `MINIMAX_API_KEY` unless the offline
+    /// provider is chosen).
+    pub fn calls_llm(self) -> bool {
+        matches!(self, Job::Memory | Job::Schedule)
     }
 
     /// The function's `maxDuration` in `vercel.json`, in seconds. Every value stays within

@@ -25,7 +25,6 @@ use super::{FunctionRequest, FunctionResponse, error_response, refusal, respond}
 use crate::auth;
 use crate::config::Config;
 use crate::error::AppError;
-use crate::job::Needs;
 use crate::status::{Report, health, html};
 use crate::supabase::Supabase;
 
@@ -86,12 +85,7 @@ async fn answer(
         return Err(AppError::MethodNotAllowed);
     }
     auth::authorize_status(config, &request.headers, request.uri.query()).map_err(refusal)?;
-    let needs = Needs {
-        job: None,
-        supabase: true,
-        llm: false,
-    };
-    let job_config = config.for_needs(needs)?;
+    let job_config = config.for_status()?;
     let db = Supabase::shared(&job_config.supabase);
     let min_new = job_config.tunables.memory_min_new_messages;
     let report = Report::fetch(db, wants_html, min_new).await?;
