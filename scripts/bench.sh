@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark (README "Performance"): builds the function binaries exactly as they ship
+# The benchmark (docs/performance.md): builds the function binaries exactly as they ship
 # (release profile, supacron alone, so no development crate can change their dependencies),
 # then the benchmark and its hello-world reference with the same profile, and runs it
 # against local PostgreSQL (scripts/ensure-postgres.sh). Takes a few minutes; prints the

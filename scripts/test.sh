@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README "Tests"; .ci/run calls exactly this).
+# The test command (docs/development.md "Tests"; .ci/run calls exactly this).
 #
 # Makes PostgreSQL reachable — installing it from the OS packages and starting it when
 # needed (scripts/ensure-postgres.sh) — then runs every test of the Cargo workspace

@@ -5,7 +5,7 @@
 //! ([`Config::for_job`]) and gets either a complete, typed [`JobConfig`] or one
 //! [`ConfigError`] naming every missing or invalid variable at once — never a value.
 //! Secrets are held as [`Secret`]s. The variables are documented in `.env.example` and
-//! the README.
+//! docs/configuration.md.
 
 use std::fmt;
 use std::time::Duration;

@@ -29,7 +29,7 @@ impl Lease {
     pub fn busy_reason(&self) -> String {
         format!(
             "another run ({}) holds this job's lease until {}; this run did nothing. \
-             If that run is gone, the lease expires by itself (or see README: clear a stale lease)",
+             If that run is gone, the lease expires by itself (or see docs/operations.md: clear a stale job_locks row)",
             self.lease_owner.as_deref().unwrap_or("unknown"),
             self.lease_until
                 .map(|t| t.to_rfc3339())

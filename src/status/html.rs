@@ -109,7 +109,7 @@ pub fn render(report: &Report, tiles: &[Tile]) -> String {
     write_dead_jobs(&mut out, report);
     out.push_str(
         "<footer>The same data as JSON: request this URL without <code>Accept: text/html</code>. \
-         Operator actions (requeue dead jobs, clear a stale job lock) are in the README.</footer>\
+         Operator actions (requeue dead jobs, clear a stale job lock) are in the operations manual (docs/operations.md).</footer>\
          </main></body></html>\n",
     );
     out

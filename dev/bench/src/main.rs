@@ -1,4 +1,4 @@
-//! `bench`: runs supacron's benchmark and prints its table (README, Performance).
+//! `bench`: runs supacron's benchmark and prints its table (docs/performance.md).
 //! Usually started by `scripts/bench.sh`, which builds the release binaries first.
 
 use std::process::ExitCode;

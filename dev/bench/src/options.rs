@@ -155,7 +155,7 @@ fn number(text: &str, flag: &str) -> Result<i64, String> {
 
 /// `bench --help`.
 pub const USAGE: &str = "\
-bench: supacron's benchmark (README, Performance). Usually run as scripts/bench.sh.
+bench: supacron's benchmark (docs/performance.md). Usually run as scripts/bench.sh.
 
 usage: bench [--smoke] [--only throughput,process,scale] [--bin-dir DIR]
              [--jobs N] [--seed-sample N] [--cold-starts N]

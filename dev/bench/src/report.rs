@@ -1,5 +1,5 @@
 //! The benchmark's table: one row per measurement, with its target and PASS / FALL SHORT
-//! where issue #8 sets one; printed as Markdown so the README can quote it as is.
+//! where issue #8 sets one; printed as Markdown so docs/performance.md can quote it as is.
 
 use std::fmt::{self, Write as _};
 
