@@ -1,11 +1,11 @@
 //! supacron: reliable cron jobs for Vercel + Supabase apps, on Vercel's Rust runtime.
 //!
-//! Each Vercel Function under `api/` is a few lines calling [`function::vercel::serve`]
-//! with its [`Job`]. Everything else lives here:
+//! Each Vercel Function under `api/` is a few lines calling [`function::vercel::respond`]
+//! with its function (a job's entry, or the status). Everything else lives here:
 //!
 //! - [`config`]: the environment, read once, validated, secrets redacted;
 //! - [`auth`]: `CRON_SECRET` / `INTERNAL_API_KEY` checks in constant time;
-//! - [`function`]: the invocation wrapper (methods, auth, answers, error mapping, logs);
+//! - [`function`]: the front door of every function (methods, auth, answers, errors, logs);
 //! - [`supabase`]: the PostgREST client with the service-role key;
 //! - [`jobs`]: the jobs themselves;
 //! - [`status`]: the run history and queues as a report, verdicts and a page;

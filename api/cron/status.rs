@@ -1,12 +1,16 @@
 //! Vercel Function `/api/cron/status`: run history and queue health as JSON, or as a page
 //! for `Accept: text/html`. Not scheduled. All logic lives in the `supacron` library.
 
-use supacron::{function::vercel, logging};
-use vercel_runtime::{Error, run, service_fn};
+use supacron::function::{status, vercel};
+use supacron::logging;
+use vercel_runtime::{Error, Request, run, service_fn};
 
 // One thread: the job is I/O-bound, and no worker threads to start means a faster cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init_from_config();
-    run(service_fn(vercel::respond_status)).await
+    run(service_fn(|request: Request| {
+        vercel::respond(status::FUNCTION, request)
+    }))
+    .await
 }

@@ -8,13 +8,13 @@
 //! | 1 | it could not: Supabase unreachable or erroring, configuration missing or invalid |
 //! | 2 | usage error: unknown job or flag, or a malformed `./.env` (nothing ran) |
 //!
-//! No `CRON_SECRET` is needed: see [`crate::function::handle_trusted`].
+//! No `CRON_SECRET` is needed: see [`crate::function::FunctionRequest::in_process`].
 
 use http::StatusCode;
 
 use super::progress;
 use crate::config::Config;
-use crate::function::{FunctionResponse, handle_trusted};
+use crate::function::{FunctionRequest, FunctionResponse, handle};
 use crate::job::Job;
 use crate::run::Trigger;
 
@@ -33,7 +33,11 @@ pub async fn run_once(
     config: &Config,
 ) -> FunctionResponse {
     progress::with_progress(
-        handle_trusted(job, dry_run, config, trigger),
+        handle(
+            job,
+            FunctionRequest::in_process(job, dry_run, trigger),
+            config,
+        ),
         job,
         progress::EVERY,
     )

@@ -23,11 +23,12 @@ use tokio::net::TcpListener;
 
 use super::shutdown::Shutdown;
 use crate::config::Config;
-use crate::function::status::{self, handle_status};
+use crate::function::status;
 use crate::function::{FunctionRequest, FunctionResponse, handle};
 use crate::job::Job;
 
-/// Request bodies are read (keep-alive needs it) and ignored; the jobs take no input.
+/// Request bodies are read up to this size (the status console's forms; the jobs take no
+/// input); a longer body is dropped and the request is served without it.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What a path is served by.
@@ -149,16 +150,16 @@ async fn answer(
     config: Arc<Config>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
-    let _ = Limited::new(body, MAX_BODY_BYTES).collect().await;
+    let body = Limited::new(body, MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes().to_vec())
+        .unwrap_or_default();
     let endpoint = route(parts.uri.path());
-    let request = FunctionRequest {
-        method: parts.method,
-        uri: parts.uri,
-        headers: parts.headers,
-    };
+    let request = FunctionRequest::new(parts.method, parts.uri, parts.headers).with_body(body);
     let answer = match endpoint {
-        Some(Endpoint::Function(job)) => handle(job, request, &config, None).await,
-        Some(Endpoint::Status) => handle_status(request, &config).await,
+        Some(Endpoint::Function(job)) => handle(job, request, &config).await,
+        Some(Endpoint::Status) => handle(status::FUNCTION, request, &config).await,
         None => not_found(request.uri.path()),
     };
     let mut response = Response::new(Full::new(Bytes::from(answer.body)));

@@ -1,42 +1,35 @@
 //! The adapter between `vercel_runtime` and [`super::handle`].
 //!
 //! A function file under `api/` is `run(service_fn(|req| vercel::respond(jobs::X, req)))`
-//! after [`crate::logging::init_from_config`]; naming its own [`JobEntry`] links only its
-//! job's code into the binary. The status function uses [`respond_status`] instead.
-//! [`respond`] never returns `Err`: `vercel_runtime` would answer 500 with the raw error
-//! text and log nothing.
+//! after [`crate::logging::init_from_config`] (the status function passes
+//! [`super::status::FUNCTION`]); naming its own [`super::Function`] links only its code
+//! into the binary. [`respond`] never returns `Err`: `vercel_runtime` would answer 500 with
+//! the raw error text and log nothing.
 
 use http_body_util::BodyExt;
 use vercel_runtime::{Error, Request, Response, ResponseBody};
 
-use super::status::handle_status;
-use super::{FunctionRequest, FunctionResponse, handle_entry};
+use super::{Function, FunctionRequest, FunctionResponse, handle};
 use crate::config::Config;
-use crate::jobs::JobEntry;
 
-/// Answers one Vercel invocation of `job`'s function.
-pub async fn respond(job: JobEntry, request: Request) -> Result<Response<ResponseBody>, Error> {
+/// Answers one Vercel invocation of `function`.
+pub async fn respond(
+    function: impl Into<Function>,
+    request: Request,
+) -> Result<Response<ResponseBody>, Error> {
     let request = read(request).await;
-    Ok(write(
-        handle_entry(job, request, Config::global(), None).await,
-    ))
-}
-
-/// Answers one Vercel invocation of the status function.
-pub async fn respond_status(request: Request) -> Result<Response<ResponseBody>, Error> {
-    let request = read(request).await;
-    Ok(write(handle_status(request, Config::global()).await))
+    Ok(write(handle(function, request, Config::global()).await))
 }
 
 async fn read(request: Request) -> FunctionRequest {
     let (parts, body) = request.into_parts();
-    // The jobs take no input from the body; read it so keep-alive connections stay clean.
-    let _ = body.collect().await;
-    FunctionRequest {
-        method: parts.method,
-        uri: parts.uri,
-        headers: parts.headers,
-    }
+    // Read the whole body (the status console's forms; keep-alive connections stay clean).
+    let body = body
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes().to_vec())
+        .unwrap_or_default();
+    FunctionRequest::new(parts.method, parts.uri, parts.headers).with_body(body)
 }
 
 fn write(answer: FunctionResponse) -> Response<ResponseBody> {

@@ -53,11 +53,7 @@ pub fn request(method: Method, uri: &str, secret: Option<&str>, cron: bool) -> F
     if cron {
         headers.insert("user-agent", HeaderValue::from_static("vercel-cron/1.0"));
     }
-    FunctionRequest {
-        method,
-        uri: uri.parse::<Uri>().unwrap(),
-        headers,
-    }
+    FunctionRequest::new(method, uri.parse::<Uri>().unwrap(), headers)
 }
 
 fn body(response: &FunctionResponse) -> Value {
@@ -136,13 +132,9 @@ async fn every_function_records_exactly_one_run_per_accepted_invocation_and_none
             ),
         ];
         for (method, uri, cron, trigger, name, dry_run) in cases {
-            let response = handle(
-                job,
-                request(method, &uri, Some(SECRET), cron),
-                &config,
-                trigger,
-            )
-            .await;
+            let mut request = request(method, &uri, Some(SECRET), cron);
+            request.trigger = trigger;
+            let response = handle(job, request, &config).await;
             expected.push((run_id(&response), job, name, dry_run, response));
         }
         // Refusals are not runs: wrong secret, wrong method, no CRON_SECRET configured.
@@ -151,21 +143,18 @@ async fn every_function_records_exactly_one_run_per_accepted_invocation_and_none
                 job,
                 request(Method::GET, path, Some("wrong-secret-1234567"), true),
                 &config,
-                None,
             )
             .await,
             handle(
                 job,
                 request(Method::PUT, path, Some(SECRET), false),
                 &config,
-                None,
             )
             .await,
             handle(
                 job,
                 request(Method::GET, path, Some(SECRET), true),
                 &Config::from_lookup(|_| None),
-                None,
             )
             .await,
         ];
@@ -311,7 +300,6 @@ async fn a_run_that_supabase_fails_midway_is_recorded_as_error_with_its_counts_s
         Job::Patch,
         request(Method::GET, "/api/cron/patch", Some(SECRET), true),
         &config,
-        None,
     )
     .await;
     let answer = body(&response);
@@ -361,7 +349,6 @@ async fn an_overlapping_run_kept_out_by_the_job_lease_is_recorded_as_skipped() {
             job,
             request(Method::GET, job.path(), Some(SECRET), true),
             &config,
-            None,
         )
         .await;
         let answer = body(&response);
@@ -452,7 +439,6 @@ async fn a_run_killed_at_max_duration_is_marked_error_by_the_next_start() {
         Job::Patch,
         request(Method::GET, "/api/cron/patch", Some(SECRET), true),
         &config(&env, &[]),
-        None,
     )
     .await;
     assert_eq!(response.status.as_u16(), 200);
@@ -490,7 +476,6 @@ async fn a_failure_to_record_never_changes_the_answer() {
         Job::Patch,
         request(Method::GET, "/api/cron/patch", Some(SECRET), true),
         &config(&env, &[]),
-        None,
     )
     .await;
     let answer = body(&response);
@@ -534,7 +519,6 @@ async fn runs_older_than_the_retention_are_pruned() {
         Job::Patch,
         request(Method::GET, "/api/cron/patch", Some(SECRET), true),
         &config(&env, &[]),
-        None,
     )
     .await;
     let after = ids().await;
@@ -546,7 +530,6 @@ async fn runs_older_than_the_retention_are_pruned() {
         Job::Patch,
         request(Method::GET, "/api/cron/patch", Some(SECRET), true),
         &config(&env, &[("SUPACRON_RUN_RETENTION_DAYS", "7")]),
-        None,
     )
     .await;
     assert!(
@@ -570,7 +553,6 @@ async fn an_idle_run_is_one_request_and_a_busy_one_is_visible_from_its_start() {
         Job::Patch,
         request(Method::GET, "/api/cron/patch", Some(SECRET), true),
         &config(&env, &[]),
-        None,
     )
     .await;
     assert_eq!(
@@ -622,7 +604,6 @@ async fn an_idle_run_is_one_request_and_a_busy_one_is_visible_from_its_start() {
             Job::Patch,
             request(Method::GET, "/api/cron/patch", Some(SECRET), true),
             &config,
-            None,
         )
         .await
     });
@@ -664,7 +645,6 @@ async fn every_jobs_idle_answer_is_what_its_run_answers_with_nothing_pending() {
             job,
             request(Method::GET, job.path(), Some(SECRET), false),
             &config,
-            None,
         )
         .await;
         assert_eq!(env.server.request_count() - before, 1, "{job}: one request");

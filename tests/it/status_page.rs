@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 use http::{HeaderValue, Method};
 use serde_json::{Value, json};
-use supacron::function::status::handle_status;
+use supacron::function::{handle, status};
 use testkit::TestEnv;
 use testkit::factory::{self, NewCronRun, NewPatchJob};
 
@@ -199,7 +199,7 @@ async fn the_page_is_well_formed_self_contained_escaped_and_shows_the_failing_jo
     browser
         .headers
         .insert("accept", HeaderValue::from_static("text/html,*/*;q=0.8"));
-    let response = handle_status(browser, &config(&env, &[])).await;
+    let response = handle(status::FUNCTION, browser, &config(&env, &[])).await;
     assert_eq!(response.status.as_u16(), 200, "{}", response.body);
     let csp = response.headers["content-security-policy"]
         .to_str()
@@ -294,7 +294,8 @@ async fn without_supabase_configured_the_status_names_the_missing_variables() {
     let config = supacron::config::Config::from_lookup(|name| {
         (name == "CRON_SECRET").then(|| SECRET.to_string())
     });
-    let response = handle_status(
+    let response = handle(
+        status::FUNCTION,
         request(Method::GET, "/api/cron/status", Some(SECRET), false),
         &config,
     )

@@ -1,5 +1,5 @@
 //! What the scheduler does at a tick: [`InProcessRunner`] runs the job through
-//! [`crate::function::handle_trusted`] (trigger `scheduler`), the same path as every
+//! [`crate::function::handle`] with an in-process request (trigger `scheduler`), the same path as every
 //! function; tests put their own [`Runner`] in its place.
 
 use std::future::Future;
@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::cli::progress;
 use crate::config::Config;
-use crate::function::handle_trusted;
+use crate::function::{FunctionRequest, handle};
 use crate::job::Job;
 use crate::run::Trigger;
 
@@ -36,7 +36,8 @@ impl Runner for InProcessRunner {
     fn run(&self, job: Job, _slot: DateTime<Utc>) -> impl Future<Output = ()> + Send {
         let config = self.config.clone();
         async move {
-            let run = handle_trusted(job, false, &config, Trigger::Scheduler);
+            let request = FunctionRequest::in_process(job, false, Trigger::Scheduler);
+            let run = handle(job, request, &config);
             progress::with_progress(run, job, progress::EVERY).await;
         }
     }

@@ -1,0 +1,161 @@
+//! What a function reads from a request: [`FunctionRequest`] (method, URI, headers, body,
+//! and whether it came over HTTP or from inside this process), who started the run
+//! ([`FunctionRequest::trigger`]), `?dry_run=1`, and whether a browser is asking.
+
+use http::{HeaderMap, Method, Uri, header};
+
+use crate::auth;
+use crate::job::Job;
+use crate::run::Trigger;
+
+/// The parts of an HTTP request a function looks at.
+#[derive(Clone, Debug)]
+pub struct FunctionRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Request URI (path and query).
+    pub uri: Uri,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// The body: read by the status console's form posts; the jobs take no input from it.
+    pub body: Vec<u8>,
+    /// Who started the run when the caller knows better than the headers (the scheduler);
+    /// `None`: from the user agent and `?scheduled=1` ([`FunctionRequest::trigger`]).
+    pub trigger: Option<Trigger>,
+    /// Made inside this process ([`FunctionRequest::in_process`]): credentials are not
+    /// checked. Private, so an HTTP request can never claim it.
+    in_process: bool,
+}
+
+impl FunctionRequest {
+    /// A request that came over HTTP (Vercel, `supacron serve`), without a body.
+    pub fn new(method: Method, uri: Uri, headers: HeaderMap) -> FunctionRequest {
+        FunctionRequest {
+            method,
+            uri,
+            headers,
+            body: Vec::new(),
+            trigger: None,
+            in_process: false,
+        }
+    }
+
+    /// The same request with `body`.
+    pub fn with_body(mut self, body: Vec<u8>) -> FunctionRequest {
+        self.body = body;
+        self
+    }
+
+    /// The request a run inside this process (`supacron run`, the scheduler) stands for:
+    /// `GET <job's path>[?dry_run=1]`, no headers, started by `trigger`. Its credentials are
+    /// not checked: whoever can start the process already holds its environment, the
+    /// service-role key included, so a secret would prove nothing (`CRON_SECRET` is not
+    /// needed to run jobs in-process).
+    pub fn in_process(job: Job, dry_run: bool, trigger: Trigger) -> FunctionRequest {
+        let uri = if dry_run {
+            format!("{}?dry_run=1", job.path())
+        } else {
+            job.path().to_string()
+        };
+        FunctionRequest {
+            in_process: true,
+            trigger: Some(trigger),
+            ..FunctionRequest::new(
+                Method::GET,
+                uri.parse().expect("job paths are valid URIs"),
+                HeaderMap::new(),
+            )
+        }
+    }
+
+    /// Whether the request was made inside this process (no credentials to check).
+    pub fn is_in_process(&self) -> bool {
+        self.in_process
+    }
+
+    /// Who started the run: the caller's word ([`FunctionRequest::trigger`]), else Vercel
+    /// Cron by its user agent; another scheduler (an external cron service on Hobby) says so
+    /// with `?scheduled=1`; anyone else is `manual`. Only authorised runs are recorded, so
+    /// the flag cannot be used to forge history.
+    pub fn trigger(&self) -> Trigger {
+        if let Some(trigger) = self.trigger {
+            return trigger;
+        }
+        let user_agent = self
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        match Trigger::from_user_agent(user_agent) {
+            Trigger::Manual if query_flag(self.uri.query(), &["scheduled"]) => Trigger::Scheduler,
+            trigger => trigger,
+        }
+    }
+
+    /// `?dry_run=1` (also `true`, `yes`, or a bare `dry_run`; `dry-run` works too).
+    pub fn is_dry_run(&self) -> bool {
+        is_dry_run(self.uri.query())
+    }
+
+    /// True when the client asks for HTML (a browser's `Accept: text/html,...`).
+    pub fn wants_html(&self) -> bool {
+        self.headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.to_ascii_lowercase().contains("text/html"))
+    }
+}
+
+fn is_dry_run(query: Option<&str>) -> bool {
+    query_flag(query, &["dry_run", "dry-run"])
+}
+
+/// Whether the first of `names` present in `query` is on: `1`, `true`, `yes` or bare.
+fn query_flag(query: Option<&str>, names: &[&str]) -> bool {
+    let value = names.iter().find_map(|name| auth::query_param(query, name));
+    matches!(
+        value.map(|v| v.to_ascii_lowercase()).as_deref(),
+        Some("1" | "true" | "yes" | "")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn dry_run_is_read_from_the_query() {
+        assert!(is_dry_run(Some("dry_run=1")));
+        assert!(is_dry_run(Some("a=b&dry_run=true")));
+        assert!(is_dry_run(Some("dry_run")));
+        assert!(!is_dry_run(Some("dry_run=0")));
+        assert!(!is_dry_run(None));
+    }
+
+    #[test]
+    fn browsers_get_html_and_everyone_else_json() {
+        let mut request =
+            FunctionRequest::new(Method::GET, Uri::from_static("/"), HeaderMap::new());
+        assert!(!request.wants_html());
+        request
+            .headers
+            .insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        assert!(!request.wants_html());
+        request.headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"),
+        );
+        assert!(request.wants_html());
+    }
+
+    #[test]
+    fn only_in_process_requests_skip_the_credential_check() {
+        let http = FunctionRequest::new(Method::GET, Uri::from_static("/"), HeaderMap::new());
+        assert!(!http.is_in_process());
+        let local = FunctionRequest::in_process(Job::Patch, true, Trigger::Scheduler);
+        assert!(local.is_in_process() && local.is_dry_run());
+        assert_eq!(local.trigger(), Trigger::Scheduler);
+    }
+}
