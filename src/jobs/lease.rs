@@ -1,9 +1,12 @@
 //! The singleton lease of a job (`job_locks`): one run of the memory or schedule job works
-//! at a time, so two overlapping runs never pay for the same LLM calls.
+//! at a time, so two overlapping runs never pay for the same LLM calls. [`hold`] runs a job's
+//! work holding it (a run that finds it held does nothing and answers `skipped`).
 //!
 //! The lease lasts the job's `maxDuration` plus a minute, so a run Vercel killed frees it
 //! by itself; a finished run releases it at once. The unique keys on memories, ticks and
 //! posts make a duplicate harmless anyway: the lease is about money, not correctness.
+
+use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -36,6 +39,33 @@ impl Lease {
                 .unwrap_or_else(|| "unknown".into())
         )
     }
+}
+
+/// What [`hold`] did.
+pub enum Held<T> {
+    /// This run took the lease, ran the work, and released the lease.
+    Ran(T),
+    /// Another live run holds the lease; the work did not run. Why, for the answer.
+    Busy(String),
+}
+
+/// Runs `work` holding the job's lease and releases the lease after it (whatever `work`
+/// returned). When another live run holds the lease, logs why and runs nothing.
+pub async fn hold<T>(
+    db: &Supabase,
+    ctx: &RunContext,
+    now: DateTime<Utc>,
+    work: impl Future<Output = T>,
+) -> Result<Held<T>, AppError> {
+    let held = acquire(db, ctx, now).await?;
+    if !held.acquired {
+        let reason = held.busy_reason();
+        tracing::info!(reason = %reason, "{} run skipped", ctx.job);
+        return Ok(Held::Busy(reason));
+    }
+    let done = work.await;
+    release(db, ctx).await;
+    Ok(Held::Ran(done))
 }
 
 /// Takes the job's lease for this run, if no live run holds it.

@@ -1,16 +1,18 @@
 //! What the two LLM jobs (memory, schedule) share per item: making its text with the
 //! configured LLM or the offline stand-in ([`generate`]), running items with bounded
-//! concurrency and tallying how each ended ([`run_items`]).
+//! concurrency and tallying how each ended ([`run_items`]) into the counts both jobs answer
+//! ([`Tally`]), and the status those counts give a run ([`status`]).
 
 use std::future::Future;
 
 use futures_util::StreamExt;
+use serde::Serialize;
 
 use crate::error::AppError;
 use crate::llm::{
     ChatMessage, Completion, Llm, LlmError, LlmErrorClass, MIN_CALL_BUDGET, OFFLINE_MODEL, Usage,
 };
-use crate::run::RunContext;
+use crate::run::{RunContext, RunStatus};
 
 /// How one item ended.
 pub enum ItemOutcome {
@@ -24,18 +26,23 @@ pub enum ItemOutcome {
     Left,
 }
 
-/// The items of a run, counted by how they ended.
-#[derive(Debug, Default)]
+/// The items of a run, counted by how they ended: the counts both jobs answer (flattened
+/// into their reports).
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Tally {
+    /// Items picked.
+    pub processed: usize,
     /// Rows written.
-    pub written: usize,
-    /// Items someone else wrote first.
+    pub ok_count: usize,
+    /// Items whose LLM call failed (nothing written; retried by a later run).
+    pub failed_count: usize,
+    /// Items picked but not started: the time budget was spent.
+    pub left_for_later: usize,
+    /// Items someone else wrote first (the memory job answers them as `skipped`).
+    #[serde(skip)]
     pub not_written: usize,
-    /// Items whose LLM call failed.
-    pub failed: usize,
-    /// Items left for the next run.
-    pub left: usize,
     /// LLM usage of the calls that answered.
+    #[serde(flatten)]
     pub usage: Usage,
 }
 
@@ -46,30 +53,43 @@ pub async fn run_items<F>(work: Vec<F>, concurrency: u64) -> (Tally, Option<AppE
 where
     F: Future<Output = Result<ItemOutcome, AppError>>,
 {
+    let mut tally = Tally {
+        processed: work.len(),
+        ..Tally::default()
+    };
     let outcomes: Vec<Result<ItemOutcome, AppError>> = futures_util::stream::iter(work)
         .buffer_unordered(concurrency.max(1) as usize)
         .collect()
         .await;
-    let mut tally = Tally::default();
     let mut first_error = None;
     for outcome in outcomes {
         match outcome {
             Ok(ItemOutcome::Written(completion)) => {
-                tally.written += 1;
+                tally.ok_count += 1;
                 completion.iter().for_each(|c| tally.usage.add(c));
             }
             Ok(ItemOutcome::NotWritten(completion)) => {
                 tally.not_written += 1;
                 completion.iter().for_each(|c| tally.usage.add(c));
             }
-            Ok(ItemOutcome::Failed) => tally.failed += 1,
-            Ok(ItemOutcome::Left) => tally.left += 1,
+            Ok(ItemOutcome::Failed) => tally.failed_count += 1,
+            Ok(ItemOutcome::Left) => tally.left_for_later += 1,
             Err(error) => {
                 first_error.get_or_insert(error);
             }
         }
     }
     (tally, first_error)
+}
+
+/// How a run that held the lease ended: `partial` when an item failed, was left for later,
+/// or `others` (job-specific: invalid rows) happened, or work is still `remaining`.
+pub fn status(tally: &Tally, others: usize, remaining: i64) -> RunStatus {
+    if tally.failed_count + tally.left_for_later + others > 0 || remaining > 0 {
+        RunStatus::Partial
+    } else {
+        RunStatus::Ok
+    }
 }
 
 /// What [`generate`] made of one item.

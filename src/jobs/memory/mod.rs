@@ -19,11 +19,11 @@ use serde_json::json;
 
 use self::prompt::Candidate;
 use super::failure_log::FailureLog;
-use super::lease;
-use super::llm_items::{self, Generated, ItemOutcome};
+use super::lease::{self, Held};
+use super::llm_items::{self, Generated, ItemOutcome, Tally};
 use crate::config::Tunables;
 use crate::error::AppError;
-use crate::llm::{Llm, LlmError, Usage};
+use crate::llm::{Llm, LlmError};
 use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::supabase::Supabase;
 
@@ -64,24 +64,17 @@ impl MemorySettings {
 /// What a memory run answers.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct MemoryReport {
-    /// Conversations picked.
-    pub processed: usize,
-    /// Memories written.
-    pub ok_count: usize,
-    /// Conversations whose LLM call failed (nothing written; retried by a later run).
-    pub failed_count: usize,
+    /// Conversations picked, and how each ended (`ok_count`: memories written,
+    /// `failed_count`: the LLM call failed, `left_for_later`), with the LLM usage.
+    #[serde(flatten)]
+    pub items: Tally,
     /// Conversations another writer got to first (cursor moved): nothing written.
     pub skipped: usize,
-    /// Conversations picked but not started: the time budget was spent.
-    pub left_for_later: usize,
     /// Conversations still due when the run ended.
     pub remaining: i64,
     /// Why the run did nothing, when it did nothing on purpose.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped_reason: Option<String>,
-    /// LLM usage of the run.
-    #[serde(flatten)]
-    pub usage: Usage,
 }
 
 /// The answer of a run that finds no conversation due (most ticks; see
@@ -109,26 +102,21 @@ pub async fn run(
     if due == 0 {
         return Ok(idle_summary());
     }
-    let held = lease::acquire(db, ctx, now).await?;
-    if !held.acquired {
-        let reason = held.busy_reason();
-        tracing::info!(reason = %reason, "memory run skipped");
-        report.skipped_reason = Some(reason);
-        report.remaining = due;
-        return Ok(RunSummary::new(RunStatus::Skipped, &report));
-    }
-    let result = summarise_due(ctx, db, llm, settings, now, &mut report).await;
-    lease::release(db, ctx).await;
+    let work = summarise_due(ctx, db, llm, settings, now, &mut report);
+    let result = match lease::hold(db, ctx, now, work).await? {
+        Held::Ran(result) => result,
+        Held::Busy(reason) => {
+            report.skipped_reason = Some(reason);
+            report.remaining = due;
+            return Ok(RunSummary::new(RunStatus::Skipped, &report));
+        }
+    };
     // A failure midway still reports what the run did before it.
     if let Err(error) = result {
         return Err(RunFailure::with_counts(error, &report));
     }
     report.remaining = count_due(db, settings, now).await?;
-    let status = if report.failed_count > 0 || report.left_for_later > 0 || report.remaining > 0 {
-        RunStatus::Partial
-    } else {
-        RunStatus::Ok
-    };
+    let status = llm_items::status(&report.items, 0, report.remaining);
     Ok(RunSummary::new(status, &report))
 }
 
@@ -164,18 +152,14 @@ async fn summarise_due(
             }),
         )
         .await?;
-    report.processed = picked.len();
     let failures = FailureLog::default();
     let work: Vec<_> = picked
         .iter()
         .map(|candidate| summarise_one(ctx, db, llm, settings, now, candidate, &failures))
         .collect();
     let (tally, error) = llm_items::run_items(work, settings.concurrency).await;
-    report.ok_count = tally.written;
     report.skipped = tally.not_written;
-    report.failed_count = tally.failed;
-    report.left_for_later = tally.left;
-    report.usage = tally.usage;
+    report.items = tally;
     error.map_or(Ok(()), Err)
 }
 

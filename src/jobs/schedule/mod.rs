@@ -24,11 +24,11 @@ use serde_json::json;
 use self::prompt::OpenTick;
 use self::slots::{DueSchedule, Plan};
 use super::failure_log::FailureLog;
-use super::lease;
-use super::llm_items::{self, Generated, ItemOutcome};
+use super::lease::{self, Held};
+use super::llm_items::{self, Generated, ItemOutcome, Tally};
 use crate::config::Tunables;
 use crate::error::AppError;
-use crate::llm::{Llm, Usage};
+use crate::llm::Llm;
 use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::supabase::Supabase;
 
@@ -73,22 +73,16 @@ pub struct ScheduleReport {
     pub ticks_fired: i64,
     /// Missed slots recorded as skipped (catch-up policy).
     pub ticks_skipped: i64,
-    /// Ticks content was generated for.
-    pub processed: usize,
-    /// Posts written.
-    pub ok_count: usize,
-    /// Ticks whose generation failed (retried by a later run).
-    pub failed_count: usize,
-    /// Ticks not started: the time budget was spent.
-    pub left_for_later: usize,
+    /// Ticks content was generated for, and how each ended (`ok_count`: posts written,
+    /// `failed_count`: generation failed, retried by a later run; `left_for_later`), with
+    /// the LLM usage.
+    #[serde(flatten)]
+    pub items: Tally,
     /// Open ticks and due schedules when the run ended.
     pub remaining: i64,
     /// Why the run did nothing, when it did nothing on purpose.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped_reason: Option<String>,
-    /// LLM usage of the run.
-    #[serde(flatten)]
-    pub usage: Usage,
 }
 
 #[derive(Deserialize)]
@@ -126,36 +120,28 @@ pub async fn run(
     }
     // Nothing to do (most hours): one request, no lease. Rows waiting for a fix count as
     // work, because every run checks them again.
-    let work = read_work(db, now).await?;
-    if work.due_schedules + work.open_ticks + work.waiting_for_fix == 0 {
+    let work_left = read_work(db, now).await?;
+    if work_left.due_schedules + work_left.open_ticks + work_left.waiting_for_fix == 0 {
         return Ok(idle_summary());
     }
-    let held = lease::acquire(db, ctx, now).await?;
-    if !held.acquired {
-        let reason = held.busy_reason();
-        tracing::info!(reason = %reason, "schedule run skipped");
-        report.skipped_reason = Some(reason);
-        report.remaining = work.due_schedules + work.open_ticks;
-        return Ok(RunSummary::new(RunStatus::Skipped, &report));
-    }
-    let result = async {
+    let work = async {
         advance(db, now, &mut report).await?;
         generate_open(ctx, db, llm, settings, &mut report).await
-    }
-    .await;
-    lease::release(db, ctx).await;
+    };
+    let result = match lease::hold(db, ctx, now, work).await? {
+        Held::Ran(result) => result,
+        Held::Busy(reason) => {
+            report.skipped_reason = Some(reason);
+            report.remaining = work_left.due_schedules + work_left.open_ticks;
+            return Ok(RunSummary::new(RunStatus::Skipped, &report));
+        }
+    };
     // A failure midway still reports what the run did before it.
     if let Err(error) = result {
         return Err(RunFailure::with_counts(error, &report));
     }
     report.remaining = count_work(db, now).await?;
-    let status = if report.failed_count + report.invalid + report.left_for_later > 0
-        || report.remaining > 0
-    {
-        RunStatus::Partial
-    } else {
-        RunStatus::Ok
-    };
+    let status = llm_items::status(&report.items, report.invalid, report.remaining);
     Ok(RunSummary::new(status, &report))
 }
 
@@ -226,17 +212,13 @@ async fn generate_open(
             &json!({ "p_limit": settings.max_ticks, "p_max_attempts": MAX_TICK_ATTEMPTS }),
         )
         .await?;
-    report.processed = ticks.len();
     let failures = FailureLog::default();
     let work: Vec<_> = ticks
         .iter()
         .map(|tick| generate_one(ctx, db, llm, settings, tick, &failures))
         .collect();
     let (tally, error) = llm_items::run_items(work, settings.concurrency).await;
-    report.ok_count = tally.written;
-    report.failed_count = tally.failed;
-    report.left_for_later = tally.left;
-    report.usage = tally.usage;
+    report.items = tally;
     error.map_or(Ok(()), Err)
 }
 
