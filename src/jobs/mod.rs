@@ -8,6 +8,7 @@ pub mod lease;
 pub mod llm_items;
 pub mod memory;
 pub mod patch;
+pub mod rows;
 pub mod schedule;
 pub mod training;
 

@@ -13,6 +13,7 @@ mod operations;
 mod operations_views;
 mod patch_concurrency;
 mod patch_pipeline;
+mod poison_patch;
 mod schedule;
 mod status_page;
 mod support;

@@ -135,6 +135,7 @@ async fn claim(client: &Client, sql: &Prepared, batch: i64, owner: &str) -> Resu
             patch: r.get(3),
             attempts: r.get(4),
             max_attempts: r.get(5),
+            unreadable: None,
         })
         .collect();
     jobs.sort_by_key(|j| j.id);
@@ -143,6 +144,7 @@ async fn claim(client: &Client, sql: &Prepared, batch: i64, owner: &str) -> Resu
     let states = States {
         conversation_states: read(client, &sql.read_conversations, &conversations).await?,
         character_states: read(client, &sql.read_characters, &characters).await?,
+        unreadable: Vec::new(),
     };
     Ok(Claimed { jobs, states })
 }

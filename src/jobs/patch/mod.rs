@@ -149,9 +149,24 @@ async fn pass(
         let lease_secs = remaining.as_secs() + LEASE_MARGIN_SECS;
         let claimed =
             store::claim(db, &owner, lease_secs, settings.batch_size, settings.now).await?;
+        // Jobs past max_attempts were made dead by the claim itself (a run that claimed them
+        // kept stopping before its commit): counted, logged, never leased again.
+        report.processed += claimed.exhausted.len();
+        report.dead_count += claimed.exhausted.len();
+        for id in &claimed.exhausted {
+            log_failure(
+                report,
+                *id,
+                "dead",
+                "claimed max_attempts times, never committed",
+            );
+        }
         if claimed.jobs.is_empty() {
-            due_at_end = claimed.due;
-            break;
+            if claimed.exhausted.is_empty() {
+                due_at_end = claimed.due;
+                break;
+            }
+            continue;
         }
         report.batches += 1;
         report.processed += claimed.jobs.len();

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::document::{PatchDocument, apply_part};
+use crate::jobs::rows::{MAX_DOCUMENT_DEPTH, RawRows, decode_rows, value_depth};
 
 /// Ids kept in each row's ledger.
 pub const LEDGER_CAPACITY: usize = 256;
@@ -41,6 +42,10 @@ pub struct ClaimedJob {
     pub attempts: i32,
     /// Attempts allowed in total.
     pub max_attempts: i32,
+    /// Why the job's row could not be read (its patch too deep, ...): it can never apply
+    /// and becomes `dead` with this reason. Set by the decoder, never sent.
+    #[serde(skip)]
+    pub unreadable: Option<String>,
 }
 
 /// A state row as read.
@@ -58,11 +63,61 @@ pub struct StateRow {
 
 /// The current state rows of a batch.
 #[derive(Clone, Debug, Default, Deserialize)]
+#[serde(from = "StatesWire")]
 pub struct States {
     /// `conversation_states` rows.
     pub conversation_states: Vec<StateRow>,
     /// `character_states` rows.
     pub character_states: Vec<StateRow>,
+    /// Rows that exist but cannot be read (a state nested too deep), with why: their jobs
+    /// become `dead` with that reason.
+    pub unreadable: Vec<(RowKind, Uuid, String)>,
+}
+
+/// The state rows as sent, each decoded on its own ([`crate::jobs::rows`]).
+#[derive(Deserialize)]
+struct StatesWire {
+    #[serde(default)]
+    conversation_states: RawRows,
+    #[serde(default)]
+    character_states: RawRows,
+}
+
+#[derive(Deserialize)]
+struct RowKey {
+    id: Uuid,
+}
+
+impl From<StatesWire> for States {
+    fn from(wire: StatesWire) -> States {
+        States::from_raw(wire.conversation_states, wire.character_states)
+    }
+}
+
+impl States {
+    /// Decodes each state row on its own; unreadable rows are kept with their reason.
+    pub fn from_raw(conversations: RawRows, characters: RawRows) -> States {
+        let mut states = States::default();
+        for (kind, raw) in [
+            (RowKind::Conversation, conversations),
+            (RowKind::Character, characters),
+        ] {
+            let decoded = decode_rows::<StateRow, RowKey>(raw);
+            match kind {
+                RowKind::Conversation => states.conversation_states = decoded.rows,
+                RowKind::Character => states.character_states = decoded.rows,
+            }
+            for refused in decoded.refused {
+                match refused.key {
+                    Some(key) => states.unreadable.push((kind, key.id, refused.reason)),
+                    None => {
+                        tracing::error!(reason = %refused.reason, "a state row has no readable id")
+                    }
+                }
+            }
+        }
+        states
+    }
 }
 
 /// Which table a row lives in.
@@ -167,8 +222,19 @@ pub fn plan_unit(unit: &Unit, states: &States) -> UnitPlan {
         };
         list.iter().find(|r| r.id == id).cloned()
     };
+    let unreadable = |kind, id: Uuid| {
+        states
+            .unreadable
+            .iter()
+            .find(|(k, i, _)| *k == kind && *i == id)
+            .map(|(_, _, reason)| reason.clone())
+    };
     let mut plan = UnitPlan::default();
     for job in &unit.jobs {
+        if let Some(reason) = &job.unreadable {
+            plan.dead.push((job.id, reason.clone()));
+            continue;
+        }
         let document = match PatchDocument::parse(&job.patch) {
             Ok(document) => document,
             Err(e) => {
@@ -209,9 +275,14 @@ pub fn plan_unit(unit: &Unit, states: &States) -> UnitPlan {
                         applied: Vec::new(),
                     }),
                     None => {
-                        failure = Some(format!(
-                            "unknown {name} {id}: it has no {name}_states row (deleted, or never created)"
-                        ));
+                        failure = Some(match unreadable(kind, id) {
+                            Some(reason) => format!(
+                                "the {name}_states row of {id} cannot be read ({reason}); fix or reset that state"
+                            ),
+                            None => format!(
+                                "unknown {name} {id}: it has no {name}_states row (deleted, or never created)"
+                            ),
+                        });
                         break;
                     }
                 },
@@ -220,6 +291,12 @@ pub fn plan_unit(unit: &Unit, states: &States) -> UnitPlan {
                 continue;
             }
             match apply_part(name, &working.row.state, part) {
+                Ok(next) if value_depth(&next) > MAX_DOCUMENT_DEPTH => {
+                    failure = Some(format!(
+                        "`{name}` patch would nest the state deeper than {MAX_DOCUMENT_DEPTH} levels"
+                    ));
+                    break;
+                }
                 Ok(next) => results.push(((kind, id), next)),
                 Err(e) => {
                     failure = Some(e.0);

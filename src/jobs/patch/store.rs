@@ -7,20 +7,84 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::plan::{ClaimedJob, StateWrite, States};
+use crate::jobs::rows::{RawRows, decode_rows};
 use crate::supabase::{Result, Supabase};
 
 /// A claimed batch.
 #[derive(Clone, Debug, Deserialize)]
+#[serde(from = "ClaimedWire")]
 pub struct Claimed {
-    /// The jobs, in id order.
+    /// The jobs, in id order; a job whose row could not be read is among them with
+    /// [`ClaimedJob::unreadable`] set (it becomes `dead` in its unit's commit).
     pub jobs: Vec<ClaimedJob>,
     /// Their state rows.
-    #[serde(flatten)]
     pub states: States,
     /// When no job was claimed: how many are still due (jobs this claim could not take).
     /// Absent from a database without `20261122005000_patch_round_trips.sql`.
-    #[serde(default)]
     pub due: Option<i64>,
+    /// Jobs the claim found past `max_attempts` and made `dead` instead of leasing them
+    /// (`20261203220100_patch_claim_exhausted.sql`).
+    pub exhausted: Vec<i64>,
+}
+
+/// The claim's answer as sent: every job and state row raw, decoded one by one (see
+/// [`crate::jobs::rows`]), so one row's values cannot fail the batch.
+#[derive(Deserialize)]
+struct ClaimedWire {
+    #[serde(default)]
+    jobs: RawRows,
+    #[serde(default)]
+    conversation_states: RawRows,
+    #[serde(default)]
+    character_states: RawRows,
+    #[serde(default)]
+    due: Option<i64>,
+    #[serde(default)]
+    exhausted: Vec<i64>,
+}
+
+/// What identifies a claimed job even when the rest of its row cannot be read.
+#[derive(Deserialize)]
+struct JobKey {
+    id: i64,
+    conversation_id: Uuid,
+    character_id: Option<Uuid>,
+    #[serde(default)]
+    attempts: i32,
+    #[serde(default)]
+    max_attempts: i32,
+}
+
+impl From<ClaimedWire> for Claimed {
+    fn from(wire: ClaimedWire) -> Claimed {
+        let decoded = decode_rows::<ClaimedJob, JobKey>(wire.jobs);
+        let mut jobs = decoded.rows;
+        for refused in decoded.refused {
+            match refused.key {
+                Some(key) => jobs.push(ClaimedJob {
+                    id: key.id,
+                    conversation_id: key.conversation_id,
+                    character_id: key.character_id,
+                    patch: serde_json::Value::Null,
+                    attempts: key.attempts,
+                    max_attempts: key.max_attempts,
+                    unreadable: Some(format!("patch job cannot be read: {}", refused.reason)),
+                }),
+                // Never seen: SQL writes the ids. The job stays leased; its lease expires
+                // and a claim past max_attempts makes it dead.
+                None => {
+                    tracing::error!(reason = %refused.reason, "a claimed patch job has no readable id")
+                }
+            }
+        }
+        jobs.sort_by_key(|j| j.id);
+        Claimed {
+            jobs,
+            states: States::from_raw(wire.conversation_states, wire.character_states),
+            due: wire.due,
+            exhausted: wire.exhausted,
+        }
+    }
 }
 
 /// What to do with one unit of a batch.

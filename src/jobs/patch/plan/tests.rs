@@ -16,6 +16,7 @@ fn job(n: i64, conversation: u128, character: Option<u128>, patch: Value) -> Cla
         patch,
         attempts: 1,
         max_attempts: 25,
+        unreadable: None,
     }
 }
 
@@ -72,6 +73,7 @@ fn jobs_apply_in_id_order_and_skip_the_ledger() {
     let states = States {
         conversation_states: vec![row(10, json!({"log": [5]}), &[5], 3)],
         character_states: vec![row(100, json!({}), &[], 8)],
+        unreadable: Vec::new(),
     };
     let plan = plan_unit(&unit, &states);
     assert_eq!(plan.done, vec![5, 6, 7]);
@@ -118,6 +120,7 @@ fn a_job_that_cannot_apply_is_dead_and_its_neighbours_go_on() {
     let states = States {
         conversation_states: vec![row(10, json!({}), &[], 0)],
         character_states: vec![row(100, json!({}), &[], 0)],
+        unreadable: Vec::new(),
     };
     let plan = plan_unit(&unit, &states);
     assert_eq!(plan.done, vec![1, 5]);
