@@ -34,6 +34,7 @@ pub struct Config {
     minimax_model: String,
     llm_provider: LlmProvider,
     deployment_id: Option<String>,
+    api_base_url: Option<String>,
     /// Tunables with documented defaults.
     pub tunables: Tunables,
     /// `SUPACRON_LOG` (default `info`): the most detailed level logged.
@@ -392,6 +393,7 @@ impl Config {
             minimax_model: get("MINIMAX_MODEL").unwrap_or_else(|| DEFAULT_MINIMAX_MODEL.into()),
             llm_provider,
             deployment_id: get("VERCEL_DEPLOYMENT_ID"),
+            api_base_url: get("API_BASE_URL").map(|url| url.trim().to_string()),
             tunables,
             log_level,
             log_format,
@@ -416,6 +418,12 @@ impl Config {
     /// variable); recorded with each run. Absent locally.
     pub fn deployment_id(&self) -> Option<&str> {
         self.deployment_id.as_deref()
+    }
+
+    /// `API_BASE_URL` (seed 002's name): where `supacron scheduler` sends its ticks, like
+    /// `--target`. Checked by the scheduler, the only reader.
+    pub fn api_base_url(&self) -> Option<&str> {
+        self.api_base_url.as_deref()
     }
 
     /// The configuration `job` needs, or one error naming everything missing or invalid.

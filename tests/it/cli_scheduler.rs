@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use supacron::Job;
-use supacron::cli::scheduler::{Event, ManualClock, Report, Runner, Scheduler};
+use supacron::cli::scheduler::{Event, ManualClock, Report, Runner, Scheduler, Tick};
 use supacron::cli::shutdown::{self, Stop};
 use supacron::cli::vercel_json::{self, CronEntry};
 use testkit::TestEnv;
@@ -38,8 +38,8 @@ struct GatedRunner {
 }
 
 impl Runner for GatedRunner {
-    async fn run(&self, job: Job, _slot: DateTime<Utc>) {
-        if Some(job) == self.gated {
+    async fn run(&self, tick: Tick) {
+        if Some(tick.job) == self.gated {
             self.permits.acquire().await.unwrap().forget();
         }
     }

@@ -4,6 +4,7 @@
 
 mod cli_run;
 mod cli_scheduler;
+mod cli_scheduler_target;
 mod cli_serve;
 mod dev_script;
 mod functions_auth;

@@ -67,9 +67,10 @@ itself: a tick that comes while its previous run is still going is skipped (logg
 SIGTERM or Ctrl-C: no new runs; runs in progress get --shutdown-grace-secs to finish; \
 exit 0.\n\nvercel.json is read from --vercel-json, else ./vercel.json, else the copy \
 built into this binary. Runs are in-process (no CRON_SECRET needed, trigger `scheduler`); \
---serve also serves the functions over HTTP, which does need CRON_SECRET.",
+--serve also serves the functions over HTTP, which does need CRON_SECRET.\n\nWith --target URL (or API_BASE_URL) each tick is instead a request to the deployed function: POST URL + path + ?scheduled=1, empty body, Authorization: Bearer $CRON_SECRET (or x-internal-api-key: $INTERNAL_API_KEY for the training jobs when no CRON_SECRET is set). The job waits for the answer (up to its maxDuration + 30 s) and is not started again meanwhile; a 5xx, a timeout or a connection failure is retried after 10 s, 30 s, 90 s while the retry can start before the job's next tick. Each answer is one log line (HTTP status, run id, status, counts). No Supabase variables are needed then: this is a clock, the deployment does the work.",
         after_help = "Examples:\n  supacron scheduler\n  \
-supacron scheduler --serve --port 3000\n  supacron scheduler --run-on-start"
+supacron scheduler --serve --port 3000\n  supacron scheduler --run-on-start\n  \
+supacron scheduler --target https://my-app.vercel.app   # a Hobby project's clock"
     )]
     Scheduler(SchedulerArgs),
 }
@@ -122,6 +123,10 @@ pub struct SchedulerArgs {
     /// Also run every scheduled job once right at start, then follow the schedule.
     #[arg(long)]
     pub run_on_start: bool,
+    /// Send each tick to the deployed functions at URL (POST URL+path?scheduled=1 with
+    /// Bearer CRON_SECRET) instead of running the job here [env: API_BASE_URL].
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
 }
 
 fn parse_job(name: &str) -> Result<Job, String> {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use supacron::cli::run::{EXIT_COMPLETED, EXIT_FAILED, EXIT_USAGE};
-use supacron::cli::scheduler::{InProcessRunner, Scheduler, SystemClock};
+use supacron::cli::scheduler::{HttpRunner, InProcessRunner, Scheduler, SystemClock};
 use supacron::cli::shutdown::{self, Signals};
 use supacron::cli::{run, serve, vercel_json};
 use supacron::config::Config;
@@ -153,15 +153,40 @@ async fn scheduler_command(args: SchedulerArgs, config: &'static Config) -> u8 {
         tracing::info!(signal, "{signal} received: stopping");
         stop.stop();
     });
-    let scheduler = Scheduler::new(
-        entries,
-        Arc::new(SystemClock),
-        Arc::new(InProcessRunner::new(config)),
-    )
-    .grace(grace)
-    .run_on_start(args.run_on_start);
-    tracing::info!("scheduler ready");
-    let report = scheduler.run(shutdown).await;
+    let clock = Arc::new(SystemClock);
+    let target = args.target.as_deref().or(config.api_base_url());
+    let report = match target {
+        Some(target) => {
+            let jobs: Vec<_> = entries.iter().map(|entry| entry.job).collect();
+            let runner =
+                match HttpRunner::new(target, &jobs, &config, clock.clone(), shutdown.clone()) {
+                    Ok(runner) => runner,
+                    Err(error) => return fail(&error.to_string()),
+                };
+            let from = if args.target.is_some() {
+                "--target"
+            } else {
+                "API_BASE_URL"
+            };
+            tracing::info!(
+                target = runner.target(),
+                "ticks are requests to {} ({from}); the deployment runs the jobs",
+                runner.target()
+            );
+            let scheduler = Scheduler::new(entries, clock, Arc::new(runner))
+                .grace(grace)
+                .run_on_start(args.run_on_start);
+            tracing::info!("scheduler ready");
+            scheduler.run(shutdown).await
+        }
+        None => {
+            let scheduler = Scheduler::new(entries, clock, Arc::new(InProcessRunner::new(config)))
+                .grace(grace)
+                .run_on_start(args.run_on_start);
+            tracing::info!("scheduler ready");
+            scheduler.run(shutdown).await
+        }
+    };
     if let Some(server) = server {
         let _ = server.await;
     }

@@ -1,5 +1,10 @@
 //! Time for the scheduler: [`SystemClock`] in production, [`ManualClock`] in tests, which
 //! move time instead of waiting for it.
+//!
+//! Two kinds of waiting: the scheduler loop *sleeps* towards the next tick
+//! ([`Clock::sleep_until`]); a run *pauses* between attempts ([`Clock::pause_until`], the
+//! `--target` runner's backoff). A manual clock tells them apart, so a test can wait for the
+//! loop to be idle and, separately, for a run to be in its backoff.
 
 use std::future::Future;
 use std::time::Duration;
@@ -15,6 +20,16 @@ pub trait Clock: Send + Sync + 'static {
     /// Returns once `deadline` is reached — or earlier: the caller checks [`Clock::now`]
     /// again and sleeps some more if needed.
     fn sleep_until(&self, deadline: DateTime<Utc>) -> impl Future<Output = ()> + Send;
+
+    /// A run's pause until `deadline` (a retry's backoff). Unlike [`Clock::sleep_until`]
+    /// it returns only once `deadline` is reached.
+    fn pause_until(&self, deadline: DateTime<Utc>) -> impl Future<Output = ()> + Send {
+        async move {
+            while self.now() < deadline {
+                self.sleep_until(deadline).await;
+            }
+        }
+    }
 }
 
 /// The system's wall clock.
@@ -46,6 +61,8 @@ pub struct ManualClock {
     now: watch::Sender<DateTime<Utc>>,
     /// The deadline of the latest `sleep_until` call.
     sleeping_until: watch::Sender<Option<DateTime<Utc>>>,
+    /// The deadlines of the runs' pauses in progress.
+    pauses: watch::Sender<Vec<DateTime<Utc>>>,
 }
 
 impl ManualClock {
@@ -54,7 +71,26 @@ impl ManualClock {
         ManualClock {
             now: watch::Sender::new(start),
             sleeping_until: watch::Sender::new(None),
+            pauses: watch::Sender::new(Vec::new()),
         }
+    }
+
+    /// Waits until some run pauses (a retry's backoff) and returns the earliest deadline
+    /// of the pauses in progress.
+    pub async fn wait_for_pause(&self) -> DateTime<Utc> {
+        let mut pauses = self.pauses.subscribe();
+        let pauses = pauses
+            .wait_for(|pauses| !pauses.is_empty())
+            .await
+            .expect("the clock is alive");
+        *pauses.iter().min().expect("not empty")
+    }
+
+    /// The deadlines of the pauses in progress, earliest first.
+    pub fn pauses(&self) -> Vec<DateTime<Utc>> {
+        let mut pauses = self.pauses.borrow().clone();
+        pauses.sort();
+        pauses
     }
 
     /// Moves the clock to `to` without waiting for anything.
@@ -79,6 +115,22 @@ impl ManualClock {
     }
 }
 
+/// Removes its deadline from the clock's pauses when the pause ends or is dropped.
+struct PauseGuard {
+    pauses: watch::Sender<Vec<DateTime<Utc>>>,
+    deadline: DateTime<Utc>,
+}
+
+impl Drop for PauseGuard {
+    fn drop(&mut self) {
+        self.pauses.send_modify(|pauses| {
+            if let Some(i) = pauses.iter().position(|d| *d == self.deadline) {
+                pauses.remove(i);
+            }
+        });
+    }
+}
+
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.now.borrow()
@@ -89,6 +141,19 @@ impl Clock for ManualClock {
         self.sleeping_until.send_replace(Some(deadline));
         async move {
             let _ = now.wait_for(|now| *now >= deadline).await;
+        }
+    }
+
+    fn pause_until(&self, deadline: DateTime<Utc>) -> impl Future<Output = ()> + Send {
+        let mut now = self.now.subscribe();
+        self.pauses.send_modify(|pauses| pauses.push(deadline));
+        let guard = PauseGuard {
+            pauses: self.pauses.clone(),
+            deadline,
+        };
+        async move {
+            let _ = now.wait_for(|now| *now >= deadline).await;
+            drop(guard);
         }
     }
 }

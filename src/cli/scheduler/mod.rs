@@ -14,6 +14,7 @@
 //! how long a run takes instead of waiting for either.
 
 mod clock;
+mod http_runner;
 mod runner;
 
 use std::collections::HashMap;
@@ -26,7 +27,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use runner::{InProcessRunner, Runner};
+pub use http_runner::{AnswerTimeout, HttpRunner, RetryPolicy, TargetError};
+pub use runner::{InProcessRunner, Runner, Tick};
 
 use super::shutdown::Shutdown;
 use super::vercel_json::CronEntry;
@@ -155,9 +157,14 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
             );
         }
         if self.run_on_start {
-            for (i, entry) in self.entries.iter().enumerate() {
+            for (i, (entry, next)) in self.entries.iter().zip(&next).enumerate() {
                 if !self.entries[..i].iter().any(|e| e.job == entry.job) {
-                    self.fire(entry.job, start, start, &mut running, &mut report);
+                    let tick = Tick {
+                        job: entry.job,
+                        slot: start,
+                        next_slot: *next,
+                    };
+                    self.fire(tick, start, &mut running, &mut report);
                 }
             }
         }
@@ -177,8 +184,13 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
                 if let Some(slot) = *next
                     && slot <= now
                 {
-                    self.fire(entry.job, slot, now, &mut running, &mut report);
                     *next = entry.schedule.next_after(now);
+                    let tick = Tick {
+                        job: entry.job,
+                        slot,
+                        next_slot: *next,
+                    };
+                    self.fire(tick, now, &mut running, &mut report);
                 }
             }
         }
@@ -188,12 +200,12 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
 
     fn fire(
         &self,
-        job: Job,
-        slot: DateTime<Utc>,
+        tick: Tick,
         now: DateTime<Utc>,
         running: &mut HashMap<Job, Running>,
         report: &mut Report,
     ) {
+        let (job, slot) = (tick.job, tick.slot);
         if let Some(previous) = running.get(&job)
             && previous.is_going()
         {
@@ -228,7 +240,7 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
         let ended = Arc::new(AtomicBool::new(false));
         let ended_by_task = ended.clone();
         let handle = tokio::spawn(async move {
-            runner.run(job, slot).await;
+            runner.run(tick).await;
             ended_by_task.store(true, Ordering::SeqCst);
             if let Some(events) = events {
                 let _ = events.send(Event::Finished { job, slot });

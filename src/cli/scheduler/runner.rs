@@ -1,6 +1,7 @@
 //! What the scheduler does at a tick: [`InProcessRunner`] runs the job through
-//! [`crate::function::handle`] with an in-process request (trigger `scheduler`), the same path as every
-//! function; tests put their own [`Runner`] in its place.
+//! [`crate::function::handle`] with an in-process request (trigger `scheduler`), the same
+//! path as every function; [`super::HttpRunner`] asks the deployed function instead (`--target`); tests
+//! put their own [`Runner`] in its place.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,10 +14,22 @@ use crate::function::{FunctionRequest, handle};
 use crate::job::Job;
 use crate::run::Trigger;
 
+/// One tick of one job, as the scheduler fires it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tick {
+    /// The job.
+    pub job: Job,
+    /// The scheduled time of the tick.
+    pub slot: DateTime<Utc>,
+    /// The job's next tick after this one, if any: a run (with its retries) should be
+    /// over by then, or that tick is skipped.
+    pub next_slot: Option<DateTime<Utc>>,
+}
+
 /// Runs one job for one tick. The run's own outcome is logged by the run itself.
 pub trait Runner: Send + Sync + 'static {
-    /// Runs `job` for the tick at `slot` and returns when the run has ended.
-    fn run(&self, job: Job, slot: DateTime<Utc>) -> impl Future<Output = ()> + Send;
+    /// Runs `tick` and returns when the run has ended.
+    fn run(&self, tick: Tick) -> impl Future<Output = ()> + Send;
 }
 
 /// Runs jobs in this process with the given configuration.
@@ -33,12 +46,12 @@ impl InProcessRunner {
 }
 
 impl Runner for InProcessRunner {
-    fn run(&self, job: Job, _slot: DateTime<Utc>) -> impl Future<Output = ()> + Send {
+    fn run(&self, tick: Tick) -> impl Future<Output = ()> + Send {
         let config = self.config.clone();
         async move {
-            let request = FunctionRequest::in_process(job, false, Trigger::Scheduler);
-            let run = handle(job, request, &config);
-            progress::with_progress(run, job, progress::EVERY).await;
+            let request = FunctionRequest::in_process(tick.job, false, Trigger::Scheduler);
+            let run = handle(tick.job, request, &config);
+            progress::with_progress(run, tick.job, progress::EVERY).await;
         }
     }
 }

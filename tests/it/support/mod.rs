@@ -3,4 +3,5 @@
 pub mod function_process;
 pub mod llm;
 pub mod patch;
+pub mod stub_http;
 pub mod supacron;
