@@ -72,5 +72,39 @@ impl AppError {
     }
 }
 
+/// Characters of an error text stored on a row (`last_error`, `memory_last_error`, ...) or
+/// logged for one item; a longer text is cut with a note of how much was left out (a 1 MB
+/// value inside an error must not become a 1 MB row and log line).
+pub const MAX_ERROR_CHARS: usize = 1000;
+
+/// `text` cut to [`MAX_ERROR_CHARS`] characters, saying how many were left out.
+pub fn cap_error(text: &str) -> String {
+    cap_chars(text, MAX_ERROR_CHARS)
+}
+
+/// `text` cut to `max` characters (on a character boundary), saying how many were left out.
+pub fn cap_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((end, _)) => {
+            let left_out = text[end..].chars().count();
+            format!("{}… ({left_out} more characters)", &text[..end])
+        }
+    }
+}
+
 /// Result alias for invocation-level code.
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_error_texts_are_cut_on_a_character_boundary() {
+        assert_eq!(cap_chars("short", 10), "short");
+        assert_eq!(cap_chars("ééééé", 2), "éé… (3 more characters)");
+        let capped = cap_error(&"x".repeat(1_000_000));
+        assert!(capped.len() < 1100 && capped.ends_with("(999000 more characters)"));
+    }
+}

@@ -19,6 +19,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
+use crate::error::cap_error;
+
 /// JSON documents (patches, states) nested deeper than this are refused as that row's
 /// permanent error (serde_json cannot read past 128 levels; ours stays well inside it).
 pub const MAX_DOCUMENT_DEPTH: usize = 100;
@@ -56,6 +58,7 @@ pub struct Decoded<T, K> {
 /// Decodes each row as `T`; a row that fails is refused with its key `K` (a struct of the
 /// row's id fields, which SQL always produces readable).
 pub fn decode_rows<T: DeserializeOwned, K: DeserializeOwned>(rows: RawRows) -> Decoded<T, K> {
+    // The reason can quote a value: capped like every stored error.
     let mut decoded = Decoded {
         rows: Vec::with_capacity(rows.0.len()),
         refused: Vec::new(),
@@ -65,7 +68,7 @@ pub fn decode_rows<T: DeserializeOwned, K: DeserializeOwned>(rows: RawRows) -> D
             Ok(row) => decoded.rows.push(row),
             Err(reason) => decoded.refused.push(RefusedRow {
                 key: serde_json::from_str(raw.get()).ok(),
-                reason,
+                reason: cap_error(&reason),
             }),
         }
     }

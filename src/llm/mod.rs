@@ -19,6 +19,15 @@ use crate::config::{LlmConfig, LlmProvider};
 
 pub use minimax::MinimaxClient;
 
+/// Characters of a character's persona sent in one prompt; a longer persona is cut (with `…`).
+pub const MAX_PERSONA_CHARS: usize = 4000;
+/// Characters of a character's name sent in one prompt.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Characters of a schedule's own `prompt` sent in one call; a longer prompt is cut.
+pub const MAX_SCHEDULE_PROMPT_CHARS: usize = 4000;
+/// Characters of the previous memory summary sent in one memory prompt.
+pub const MAX_PREVIOUS_SUMMARY_CHARS: usize = 4000;
+
 /// The `model` recorded on rows the offline provider wrote.
 pub const OFFLINE_MODEL: &str = "offline";
 

@@ -15,6 +15,7 @@ mod operations_views;
 mod patch_concurrency;
 mod patch_pipeline;
 mod poison_patch;
+mod poison_rows;
 mod schedule;
 mod status_page;
 mod support;

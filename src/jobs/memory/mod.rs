@@ -22,7 +22,8 @@ use super::failure_log::FailureLog;
 use super::lease::{self, Held};
 use super::llm_items::{self, Generated, ItemOutcome, Tally};
 use crate::config::Tunables;
-use crate::error::AppError;
+use crate::error::{AppError, cap_error};
+use crate::jobs::rows::{RawRows, decode_rows};
 use crate::llm::{Llm, LlmError};
 use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::supabase::Supabase;
@@ -141,7 +142,7 @@ async fn summarise_due(
     now: DateTime<Utc>,
     report: &mut MemoryReport,
 ) -> Result<(), AppError> {
-    let picked: Vec<Candidate> = db
+    let raw: RawRows = db
         .rpc(
             "pick_memory_conversations",
             &json!({
@@ -152,12 +153,26 @@ async fn summarise_due(
             }),
         )
         .await?;
+    let decoded = decode_rows::<Candidate, ConversationKey>(raw);
     let failures = FailureLog::default();
-    let work: Vec<_> = picked
+    // A conversation whose row cannot be read is failed like a failed call (its
+    // memory_last_error, a backoff); the others go on.
+    for refused in &decoded.refused {
+        let Some(key) = &refused.key else { continue };
+        let error = format!("conversation cannot be read: {}", refused.reason);
+        if failures.admit() {
+            tracing::warn!(conversation_id = %key.conversation_id, error = %error, "memory not written");
+        }
+        fail_conversation(db, key.conversation_id, &error, now).await?;
+    }
+    let work: Vec<_> = decoded
+        .rows
         .iter()
         .map(|candidate| summarise_one(ctx, db, llm, settings, now, candidate, &failures))
         .collect();
-    let (tally, error) = llm_items::run_items(work, settings.concurrency).await;
+    let (mut tally, error) = llm_items::run_items(work, settings.concurrency).await;
+    tally.processed += decoded.refused.len();
+    tally.failed_count += decoded.refused.len();
     report.skipped = tally.not_written;
     report.items = tally;
     error.map_or(Ok(()), Err)
@@ -241,15 +256,31 @@ async fn record_failure(
             "memory not written: the LLM call failed; a later run retries"
         );
     }
+    fail_conversation(db, candidate.conversation_id, &error.to_string(), now).await
+}
+
+/// `fail_memory`: the conversation's `memory_last_error` (capped) and a backoff.
+async fn fail_conversation(
+    db: &Supabase,
+    conversation_id: uuid::Uuid,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     let _: serde_json::Value = db
         .rpc(
             "fail_memory",
             &json!({
-                "p_conversation_id": candidate.conversation_id,
-                "p_error": error.to_string(),
+                "p_conversation_id": conversation_id,
+                "p_error": cap_error(error),
                 "p_now": now,
             }),
         )
         .await?;
     Ok(())
+}
+
+/// What identifies a picked conversation even when the rest of its row cannot be read.
+#[derive(serde::Deserialize)]
+struct ConversationKey {
+    conversation_id: uuid::Uuid,
 }

@@ -8,7 +8,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::llm::output::{parse_json_object, truncate_chars};
-use crate::llm::{ChatMessage, LlmError};
+use crate::llm::{
+    ChatMessage, LlmError, MAX_NAME_CHARS, MAX_PERSONA_CHARS, MAX_PREVIOUS_SUMMARY_CHARS,
+};
 
 /// Longest summary stored; longer ones are cut.
 pub const MAX_SUMMARY_CHARS: usize = 4000;
@@ -96,8 +98,8 @@ pub fn messages(input: &MemoryInput<'_>, max_chars: usize) -> Vec<ChatMessage> {
          conversations, merged with the previous summary.\n\
          - facts: durable facts about the user (names, preferences, plans, dates), one short sentence \
          each; [] if there are none.",
-        name = c.character_name,
-        persona = c.persona,
+        name = truncate_chars(&c.character_name, MAX_NAME_CHARS),
+        persona = truncate_chars(&c.persona, MAX_PERSONA_CHARS),
     );
     let mut transcript = String::new();
     for message in input.messages {
@@ -109,7 +111,10 @@ pub fn messages(input: &MemoryInput<'_>, max_chars: usize) -> Vec<ChatMessage> {
     }
     let user = format!(
         "Previous summary:\n{}\n\nNew messages:\n{}",
-        c.previous_summary.as_deref().unwrap_or("(none yet)"),
+        c.previous_summary.as_deref().map_or_else(
+            || "(none yet)".to_string(),
+            |s| truncate_chars(s, MAX_PREVIOUS_SUMMARY_CHARS)
+        ),
         transcript
     );
     vec![ChatMessage::system(system), ChatMessage::user(user)]

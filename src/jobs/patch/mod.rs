@@ -34,7 +34,7 @@ use uuid::Uuid;
 use self::plan::{Unit, UnitPlan, group_units, plan_unit};
 use self::store::{Claimed, DeadJob, QueueCounts, UnitAction, UnitResult};
 use crate::config::Tunables;
-use crate::error::AppError;
+use crate::error::{AppError, cap_error};
 use crate::retry::RetryPolicy;
 use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::supabase::Supabase;
@@ -350,7 +350,7 @@ fn commit_action(unit: &Unit, plan: &UnitPlan) -> UnitAction {
             .iter()
             .map(|(id, error)| DeadJob {
                 id: *id,
-                error: error.clone(),
+                error: cap_error(error),
             })
             .collect(),
     }
@@ -372,6 +372,6 @@ fn job_ids(unit: &Unit) -> Vec<i64> {
 fn log_failure(report: &mut PatchReport, job_id: i64, status: &str, reason: &str) {
     report.failures_logged += 1;
     if report.failures_logged <= MAX_FAILURE_LINES {
-        tracing::warn!(job_id, status, reason, "patch job failed");
+        tracing::warn!(job_id, status, reason = %cap_error(reason), "patch job failed");
     }
 }

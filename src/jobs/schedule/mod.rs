@@ -22,12 +22,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use self::prompt::OpenTick;
-use self::slots::{DueSchedule, Plan};
+use self::slots::Plan;
 use super::failure_log::FailureLog;
 use super::lease::{self, Held};
 use super::llm_items::{self, Generated, ItemOutcome, Tally};
 use crate::config::Tunables;
-use crate::error::AppError;
+use crate::error::{AppError, cap_error};
+use crate::jobs::rows::{RawRows, decode_rows};
 use crate::llm::Llm;
 use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::supabase::Supabase;
@@ -83,6 +84,12 @@ pub struct ScheduleReport {
     /// Why the run did nothing, when it did nothing on purpose.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped_reason: Option<String>,
+}
+
+/// What identifies an open tick even when the rest of its row cannot be read.
+#[derive(Deserialize)]
+struct TickKey {
+    tick_id: i64,
 }
 
 #[derive(Deserialize)]
@@ -166,32 +173,42 @@ async fn advance(
     now: DateTime<Utc>,
     report: &mut ScheduleReport,
 ) -> Result<(), AppError> {
-    let due: Vec<DueSchedule> = db
+    let raw: RawRows = db
         .rpc(
             "due_schedules",
             &json!({ "p_now": now, "p_limit": MAX_DUE_SCHEDULES }),
         )
         .await?;
-    report.schedules_due = due.len();
-    if due.is_empty() {
+    let (due, refused) = slots::decode_due(raw);
+    report.schedules_due = due.len() + refused.len();
+    if report.schedules_due == 0 {
         return Ok(());
     }
-    let plans: Vec<Plan> = due.iter().map(|row| slots::plan(row, now)).collect();
+    let mut plans: Vec<Plan> = due.iter().map(|row| slots::plan(row, now)).collect();
+    for plan in &mut plans {
+        plan.error = plan.error.as_deref().map(cap_error);
+    }
     let failures = FailureLog::default();
-    for plan in plans.iter().filter(|p| p.error.is_some()) {
+    let errors = plans
+        .iter()
+        .filter_map(|p| Some((p.id, p.error.as_deref()?)))
+        .chain(refused.iter().map(|p| (p.id, p.error.as_str())));
+    for (id, error) in errors {
         report.invalid += 1;
         if failures.admit() {
             tracing::warn!(
-                schedule_id = %plan.id,
-                error = plan.error.as_deref().unwrap_or(""),
+                schedule_id = %id,
+                error,
                 "schedule skipped: fix the row (its last_error says how); the others go on"
             );
         }
     }
+    let mut sent: Vec<serde_json::Value> = plans.iter().map(|p| json!(p)).collect();
+    sent.extend(refused.iter().map(|p| json!(p)));
     let advanced: Advanced = db
         .rpc(
             "advance_schedules",
-            &json!({ "p_plans": plans, "p_now": now }),
+            &json!({ "p_plans": sent, "p_now": now }),
         )
         .await?;
     report.ticks_fired = advanced.fired;
@@ -206,18 +223,37 @@ async fn generate_open(
     settings: &ScheduleSettings,
     report: &mut ScheduleReport,
 ) -> Result<(), AppError> {
-    let ticks: Vec<OpenTick> = db
+    let raw: RawRows = db
         .rpc(
             "open_schedule_ticks",
             &json!({ "p_limit": settings.max_ticks, "p_max_attempts": MAX_TICK_ATTEMPTS }),
         )
         .await?;
+    let decoded = decode_rows::<OpenTick, TickKey>(raw);
     let failures = FailureLog::default();
-    let work: Vec<_> = ticks
+    // A tick whose row cannot be read fails like a failed call (retried, given up after
+    // MAX_TICK_ATTEMPTS); the others go on.
+    for refused in &decoded.refused {
+        let Some(key) = &refused.key else { continue };
+        let error = format!("tick cannot be read: {}", refused.reason);
+        if failures.admit() {
+            tracing::warn!(tick_id = key.tick_id, error = %error, "post not written");
+        }
+        let _: serde_json::Value = db
+            .rpc(
+                "fail_schedule_tick",
+                &json!({ "p_tick_id": key.tick_id, "p_error": error }),
+            )
+            .await?;
+    }
+    let work: Vec<_> = decoded
+        .rows
         .iter()
         .map(|tick| generate_one(ctx, db, llm, settings, tick, &failures))
         .collect();
-    let (tally, error) = llm_items::run_items(work, settings.concurrency).await;
+    let (mut tally, error) = llm_items::run_items(work, settings.concurrency).await;
+    tally.processed += decoded.refused.len();
+    tally.failed_count += decoded.refused.len();
     report.items = tally;
     error.map_or(Ok(()), Err)
 }
@@ -256,7 +292,7 @@ async fn generate_one(
             let _: serde_json::Value = db
                 .rpc(
                     "fail_schedule_tick",
-                    &json!({ "p_tick_id": tick.tick_id, "p_error": error.to_string() }),
+                    &json!({ "p_tick_id": tick.tick_id, "p_error": cap_error(&error.to_string()) }),
                 )
                 .await?;
             return Ok(ItemOutcome::Failed);

@@ -1,7 +1,8 @@
 //! The schedule prompt: a post or diary entry in the character's voice, for one slot.
 //!
 //! Pure functions. The prompt gives the persona, the slot's local time, the character's
-//! three latest memories and the schedule's own prompt; the answer is plain text (reasoning,
+//! three latest memories and the schedule's own prompt (each capped: [`MAX_PERSONA_CHARS`],
+//! [`MAX_SCHEDULE_PROMPT_CHARS`], 600 characters a memory); the answer is plain text (reasoning,
 //! fences and wrapping quotes removed, length capped). The offline provider writes a
 //! templated, clearly labelled text instead.
 
@@ -10,7 +11,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::llm::output::{strip_fences, strip_think, truncate_chars};
-use crate::llm::{ChatMessage, LlmError};
+use crate::llm::{
+    ChatMessage, LlmError, MAX_NAME_CHARS, MAX_PERSONA_CHARS, MAX_SCHEDULE_PROMPT_CHARS,
+};
 
 /// Longest post stored; longer ones are cut.
 pub const MAX_POST_CHARS: usize = 2000;
@@ -67,8 +70,8 @@ pub fn messages(tick: &OpenTick) -> Vec<ChatMessage> {
     let system = format!(
         "You are {name}. {persona}\n\nWrite {what}, in your own voice. Answer with only the text: \
          no title, no quotation marks, no explanation.",
-        name = tick.character_name,
-        persona = tick.persona,
+        name = truncate_chars(&tick.character_name, MAX_NAME_CHARS),
+        persona = truncate_chars(&tick.persona, MAX_PERSONA_CHARS),
     );
     let mut user = format!("It is {} ({}).\n", tick.local_time(), tick.timezone);
     if !tick.memories.is_empty() {
@@ -77,7 +80,10 @@ pub fn messages(tick: &OpenTick) -> Vec<ChatMessage> {
             user.push_str(&format!("- {}\n", truncate_chars(memory, 600)));
         }
     }
-    user.push_str(&format!("\nTask: {}", tick.prompt));
+    user.push_str(&format!(
+        "\nTask: {}",
+        truncate_chars(&tick.prompt, MAX_SCHEDULE_PROMPT_CHARS)
+    ));
     vec![ChatMessage::system(system), ChatMessage::user(user)]
 }
 

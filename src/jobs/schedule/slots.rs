@@ -20,6 +20,10 @@ use uuid::Uuid;
 
 /// Slots looked at per schedule and run at most (older ones in the window are dropped).
 pub const MAX_SLOTS: usize = 1000;
+/// Ticks one schedule may fire per run with catch-up `all` (its newest missed slots); older
+/// missed slots are recorded as skipped, so one schedule's backlog cannot crowd out the
+/// others (issue #22: one `* * * * *` schedule created 1,000 ticks in a run).
+pub const MAX_FIRED_PER_SCHEDULE: usize = 24;
 /// With catch-up `skip`, a slot fires only if the run sees it within this time (the
 /// schedule job's own period, `0 * * * *`); later, it is recorded as skipped.
 pub const ON_TIME: Duration = Duration::hours(1);
@@ -58,6 +62,55 @@ pub struct Plan {
     pub skip: Vec<DateTime<Utc>>,
     /// Why the row cannot be scheduled (stored in `last_error`).
     pub error: Option<String>,
+}
+
+/// The plan for a `due_schedules` row that cannot be read (a `next_run_at` of `-infinity`,
+/// ...): its `last_error` says why and `next_run_at` becomes unset, fenced by the value it
+/// was read with (sent back as read), so the next run computes it afresh like a new row.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RefusedPlan {
+    /// The schedule.
+    pub id: Uuid,
+    /// `next_run_at` exactly as read (the fence).
+    pub expected_next_run_at: serde_json::Value,
+    /// Unset.
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// Why (stored in `last_error`).
+    pub error: String,
+}
+
+/// What identifies a due schedule even when the rest of its row cannot be read.
+#[derive(Deserialize)]
+struct ScheduleKey {
+    id: Uuid,
+    #[serde(default)]
+    next_run_at: serde_json::Value,
+}
+
+/// Decodes a `due_schedules` answer row by row ([`crate::jobs::rows`]): the rows that
+/// decoded, and a [`RefusedPlan`] for each that did not.
+pub fn decode_due(raw: crate::jobs::rows::RawRows) -> (Vec<DueSchedule>, Vec<RefusedPlan>) {
+    let decoded = crate::jobs::rows::decode_rows::<DueSchedule, ScheduleKey>(raw);
+    let refused = decoded
+        .refused
+        .into_iter()
+        .filter_map(|row| match row.key {
+            Some(key) => Some(RefusedPlan {
+                id: key.id,
+                expected_next_run_at: key.next_run_at,
+                next_run_at: None,
+                error: format!(
+                    "schedule cannot be read: {}; the next run schedules it from its expression again",
+                    row.reason
+                ),
+            }),
+            None => {
+                tracing::error!(reason = %row.reason, "a due schedule has no readable id");
+                None
+            }
+        })
+        .collect();
+    (decoded.rows, refused)
 }
 
 /// A catch-up policy.
@@ -183,7 +236,11 @@ pub fn plan(row: &DueSchedule, now: DateTime<Utc>) -> Plan {
         return plan;
     };
     match policy {
-        CatchUp::All => plan.fire = slots,
+        CatchUp::All => {
+            let cut = slots.len().saturating_sub(MAX_FIRED_PER_SCHEDULE);
+            plan.skip = slots[..cut].to_vec();
+            plan.fire = slots[cut..].to_vec();
+        }
         CatchUp::Latest => {
             plan.fire = vec![newest];
             plan.skip = older.to_vec();

@@ -12,7 +12,8 @@ use super::reward_fn::{
     Action, REWARD_VERSION, RewardInput, RewardWeights, TerminalStatus, reward,
 };
 use super::{BATCH, TrainingReport};
-use crate::error::AppError;
+use crate::error::{AppError, cap_error};
+use crate::jobs::rows::{RawRows, decode_rows};
 use crate::run::{RunContext, RunFailure, RunSummary};
 use crate::supabase::Supabase;
 
@@ -45,6 +46,38 @@ struct Pending {
     pending: i64,
 }
 
+/// What identifies a pending decision even when the rest of its row cannot be read.
+#[derive(Deserialize)]
+struct DecisionKey {
+    id: Uuid,
+}
+
+/// A batch of `pending_rewards` decoded row by row ([`crate::jobs::rows`]): the decisions
+/// that decoded, and a `write_rewards` error row for each that did not (a NaN or infinite
+/// `resolution_seconds`, an infinite `decided_at`): that decision's `last_error`.
+pub struct PendingBatch {
+    /// Decisions to compute.
+    pub rows: Vec<PendingReward>,
+    /// `{"id", "error"}` rows for the decisions that cannot be read.
+    pub refused: Vec<Value>,
+}
+
+/// Decodes a `pending_rewards` answer one decision at a time.
+pub fn decode_batch(raw: RawRows) -> PendingBatch {
+    let decoded = decode_rows::<PendingReward, DecisionKey>(raw);
+    let mut refused = Vec::new();
+    for row in decoded.refused {
+        match row.key {
+            Some(key) => refused.push(json!({ "id": key.id, "error": cap_error(&format!("decision cannot be read: {}", row.reason)) })),
+            None => tracing::error!(reason = %row.reason, "a pending decision has no readable id"),
+        }
+    }
+    PendingBatch {
+        rows: decoded.rows,
+        refused,
+    }
+}
+
 /// The row `write_rewards` takes for one decision: its reward, or why there is none.
 pub fn compute(pending: &PendingReward, weights: &RewardWeights) -> Value {
     let result = Action::parse(&pending.action).and_then(|action| {
@@ -61,7 +94,7 @@ pub fn compute(pending: &PendingReward, weights: &RewardWeights) -> Value {
         Ok(r) => {
             json!({ "id": pending.id, "reward": r.value, "details": r.details, "version": REWARD_VERSION })
         }
-        Err(error) => json!({ "id": pending.id, "error": error }),
+        Err(error) => json!({ "id": pending.id, "error": cap_error(&error.to_string()) }),
     }
 }
 
@@ -89,16 +122,19 @@ async fn pass(
     let mut drained = false;
     if !ctx.dry_run {
         while !ctx.remaining().is_zero() {
-            let batch: Vec<PendingReward> = db
+            let raw: RawRows = db
                 .rpc("pending_rewards", &json!({ "p_limit": BATCH }))
                 .await?;
-            if batch.is_empty() {
+            let fetched = raw.0.len();
+            if fetched == 0 {
                 drained = true;
                 break;
             }
             report.batches += 1;
-            report.processed += batch.len();
-            let rows: Vec<Value> = batch.iter().map(|p| compute(p, weights)).collect();
+            report.processed += fetched;
+            let batch = decode_batch(raw);
+            let mut rows: Vec<Value> = batch.rows.iter().map(|p| compute(p, weights)).collect();
+            rows.extend(batch.refused);
             for row in rows.iter().filter(|r| r.get("error").is_some()).take(20) {
                 tracing::warn!(decision_id = %row["id"], reason = %row["error"], "reward not computed");
             }
@@ -108,7 +144,7 @@ async fn pass(
             report.ok_count += written.written;
             report.failed_count += written.errors;
             report.skipped += written.skipped;
-            if batch.len() < BATCH {
+            if fetched < BATCH {
                 break;
             }
         }
