@@ -48,6 +48,18 @@ pub fn authorize_status(
     check(config, false, headers, query)
 }
 
+/// Whether the request presents a `CRON_SECRET` credential at all (right or wrong): an
+/// `Authorization: Bearer`, an `x-cron-secret` header or a `?secret=`. The status function
+/// refuses a wrong one with the API's 401 instead of offering its sign-in.
+pub fn presents_cron_secret(headers: &HeaderMap, query: Option<&str>) -> bool {
+    headers
+        .get_all(http::header::AUTHORIZATION)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(b"Bearer "))
+        || headers.contains_key("x-cron-secret")
+        || query_param(query, "secret").is_some()
+}
+
 fn check(
     config: &Config,
     internal_api_key: bool,

@@ -24,6 +24,16 @@ pub enum AppError {
     /// A malformed request: 400.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// Authenticated, but not allowed to do this (a console action without its session's
+    /// CSRF token, or without a session): 403, saying what to do.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Too many failed sign-ins from this address: 429 with `Retry-After`.
+    #[error("too many failed sign-ins; retry in {retry_after_secs} s")]
+    TooManyRequests {
+        /// Seconds until a sign-in is accepted again.
+        retry_after_secs: u64,
+    },
     /// Supabase failed: 503 when unreachable or timing out (nothing was changed),
     /// 502 when it answered with an error.
     #[error(transparent)]
@@ -41,6 +51,8 @@ impl AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Supabase(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Supabase(_) => StatusCode::BAD_GATEWAY,
         }
@@ -53,6 +65,8 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             AppError::MethodNotAllowed => "method_not_allowed",
             AppError::BadRequest(_) => "bad_request",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Supabase(e) if e.is_unavailable() => "supabase_unavailable",
             AppError::Supabase(_) => "supabase_error",
             AppError::Internal(_) => "internal",
@@ -65,7 +79,10 @@ impl AppError {
             AppError::Config(e) => e.to_string(),
             AppError::Unauthorized => "unauthorized".into(),
             AppError::MethodNotAllowed => self.to_string(),
-            AppError::BadRequest(m) => m.clone(),
+            AppError::BadRequest(m) | AppError::Forbidden(m) => m.clone(),
+            AppError::TooManyRequests { retry_after_secs } => format!(
+                "too many failed sign-ins from this address; try again in {retry_after_secs} s"
+            ),
             AppError::Supabase(e) => e.public_message(),
             AppError::Internal(_) => "internal error; see the function log for this run id".into(),
         }

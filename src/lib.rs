@@ -9,11 +9,13 @@
 //! - [`supabase`]: the PostgREST client with the service-role key;
 //! - [`jobs`]: the jobs themselves;
 //! - [`status`]: the run history and queues as a report, verdicts and a page;
+//! - [`console`]: the status page's operator console (sign-in, actions, drill-downs);
 //! - [`run`], [`job`], [`error`], [`logging`], [`secret`]: the shared vocabulary.
 
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod function;
 pub mod job;

@@ -65,10 +65,18 @@ pub(super) fn error_answer(function: Function, id: Uuid, failure: &RunFailure) -
         body["counts"] = Value::Object(failure.counts.clone());
     }
     let mut response = respond(error.status(), id, &body);
-    if matches!(error, AppError::MethodNotAllowed) {
-        response
-            .headers
-            .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    match error {
+        AppError::MethodNotAllowed => {
+            response
+                .headers
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        }
+        AppError::TooManyRequests { retry_after_secs } => {
+            response
+                .headers
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+        _ => {}
     }
     response
 }

@@ -5,6 +5,8 @@
 //! it ends. Recording never changes the answer: a failure to record is handed back for the
 //! request's one log line.
 
+use std::time::Duration;
+
 use uuid::Uuid;
 
 use super::record::{Begun, Recorder};
@@ -21,7 +23,7 @@ pub(super) struct Ran {
     pub record_error: Option<String>,
 }
 
-/// Runs `entry`'s job once as `run_id` and records it.
+/// Runs `entry`'s job once as `run_id` and records it; `cap` shortens its time budget.
 pub(super) async fn run(
     entry: JobEntry,
     config: &Config,
@@ -29,9 +31,11 @@ pub(super) async fn run(
     run_id: Uuid,
     trigger: Trigger,
     dry_run: bool,
+    cap: Option<Duration>,
 ) -> Ran {
     let job = entry.job;
     let budget = job_config.tunables.time_budget(job);
+    let budget = cap.map_or(budget, |cap| cap.min(budget));
     let ctx = RunContext::new(run_id, job, trigger, dry_run, budget);
     let recorder = Recorder::new(Supabase::shared(&job_config.supabase), &ctx, config);
     // The run's first request opens its record and, when the job has nothing pending, is

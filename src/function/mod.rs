@@ -7,7 +7,9 @@
 //!
 //! 1. GET and POST are served (Vercel Cron sends GET); other methods get 405 + `Allow`.
 //! 2. Credentials are checked ([`crate::auth`]) unless the request was made in-process; an
-//!    unset `CRON_SECRET` refuses all (500).
+//!    unset `CRON_SECRET` refuses all (500). The status function also accepts its console's
+//!    session cookie, and lets a browser without credentials through to its sign-in
+//!    ([`Access`]).
 //! 3. The function's configuration is loaded; anything missing is a 500 naming the
 //!    variables.
 //! 4. The function's body runs: a job's run, opened and recorded in `cron_runs`
@@ -34,6 +36,7 @@ use uuid::Uuid;
 
 use crate::auth::{self, AuthError};
 use crate::config::{Config, ConfigError, JobConfig};
+use crate::console::Session;
 use crate::error::AppError;
 use crate::job::Job;
 use crate::jobs::{self, JobEntry};
@@ -50,14 +53,46 @@ pub type AnswerFuture<'a> =
 /// The status function's body, given an admitted request.
 pub type StatusBody = for<'a> fn(&'a Admitted<'a>) -> AnswerFuture<'a>;
 
+/// The status function's credential check: what access a request has, or why it is refused.
+pub type StatusAuthorize = fn(&Config, &FunctionRequest) -> Result<Access, AuthError>;
+
+/// The status function: its credential check and its body ([`status::FUNCTION`]).
+#[derive(Clone, Copy)]
+pub struct StatusEntry {
+    /// Who may look, and how they proved it.
+    pub authorize: StatusAuthorize,
+    /// What it answers.
+    pub answer: StatusBody,
+}
+
 /// What answers at a function's path. Each variant holds only function pointers, so a
-/// function binary that names one links only that one's code (see [`JobEntry`]).
+/// function binary that names one links only that one's code (see [`JobEntry`]): the job
+/// binaries carry neither the status page nor its console.
 #[derive(Clone, Copy)]
 pub enum Function {
     /// A job's function (`/api/cron/patch`, …).
     Job(JobEntry),
     /// The status function (`/api/cron/status`): [`status::FUNCTION`].
-    Status(StatusBody),
+    Status(StatusEntry),
+}
+
+/// How an admitted request proved who it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Made inside this process (`supacron run`, the scheduler, the console's run-now).
+    InProcess,
+    /// A credential of [`crate::auth`]: `CRON_SECRET` (header, Bearer or `?secret=`), or
+    /// `INTERNAL_API_KEY` for the training functions.
+    Credential,
+    /// A signed-in console session (the status function only).
+    Session(Session),
+    /// Nothing (the status function only, for a browser or a form post): it answers its
+    /// sign-in and refuses the rest.
+    Anonymous {
+        /// A session cookie was sent and refused (forged, expired, signed out, or signed
+        /// under another `CRON_SECRET`).
+        refused_cookie: bool,
+    },
 }
 
 impl From<JobEntry> for Function {
@@ -83,11 +118,16 @@ impl Function {
     }
 
     /// Checks the request's credentials for this function.
-    fn authorize(self, config: &Config, request: &FunctionRequest) -> Result<(), AuthError> {
+    fn authorize(self, config: &Config, request: &FunctionRequest) -> Result<Access, AuthError> {
+        if request.is_in_process() {
+            return Ok(Access::InProcess);
+        }
         let (headers, query) = (&request.headers, request.uri.query());
         match self {
-            Function::Job(entry) => auth::authorize(config, entry.job, headers, query),
-            Function::Status(_) => auth::authorize_status(config, headers, query),
+            Function::Job(entry) => {
+                auth::authorize(config, entry.job, headers, query).map(|()| Access::Credential)
+            }
+            Function::Status(entry) => (entry.authorize)(config, request),
         }
     }
 
@@ -119,6 +159,8 @@ pub struct Admitted<'a> {
     pub config: &'a Config,
     /// What this function needs, loaded and valid.
     pub job_config: JobConfig,
+    /// How the request proved who it is.
+    pub access: Access,
     /// The request's id: a job's run id; the status function's `request_id`.
     pub id: Uuid,
 }
@@ -146,20 +188,24 @@ pub async fn handle(
         let mut record_error = None;
         let result: Result<Served, RunFailure> = match admit(function, &request, config) {
             Err(refusal) => Err(refusal.into()),
-            Ok(job_config) => match function {
+            Ok((access, job_config)) => match function {
                 Function::Job(entry) => {
-                    let ran = job_run::run(entry, config, &job_config, id, trigger, dry_run).await;
+                    let budget = request.time_budget;
+                    let ran =
+                        job_run::run(entry, config, &job_config, id, trigger, dry_run, budget)
+                            .await;
                     record_error = ran.record_error;
                     ran.result.map(Served::Run)
                 }
-                Function::Status(body) => {
+                Function::Status(entry) => {
                     let admitted = Admitted {
                         request: &request,
                         config,
                         job_config,
+                        access,
                         id,
                     };
-                    body(&admitted)
+                    (entry.answer)(&admitted)
                         .await
                         .map(Served::Answered)
                         .map_err(RunFailure::from)
@@ -200,17 +246,15 @@ fn admit(
     function: Function,
     request: &FunctionRequest,
     config: &Config,
-) -> Result<JobConfig, AppError> {
+) -> Result<(Access, JobConfig), AppError> {
     if request.method != http::Method::GET && request.method != http::Method::POST {
         return Err(AppError::MethodNotAllowed);
     }
-    if !request.is_in_process() {
-        function
-            .authorize(config, request)
-            .map_err(|error| match error {
-                AuthError::NotConfigured(missing) => AppError::Config(missing),
-                AuthError::Unauthorized => AppError::Unauthorized,
-            })?;
-    }
-    Ok(function.configuration(config)?)
+    let access = function
+        .authorize(config, request)
+        .map_err(|error| match error {
+            AuthError::NotConfigured(missing) => AppError::Config(missing),
+            AuthError::Unauthorized => AppError::Unauthorized,
+        })?;
+    Ok((access, function.configuration(config)?))
 }

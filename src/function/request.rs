@@ -2,6 +2,8 @@
 //! and whether it came over HTTP or from inside this process), who started the run
 //! ([`FunctionRequest::trigger`]), `?dry_run=1`, and whether a browser is asking.
 
+use std::time::Duration;
+
 use http::{HeaderMap, Method, Uri, header};
 
 use crate::auth;
@@ -22,6 +24,9 @@ pub struct FunctionRequest {
     /// Who started the run when the caller knows better than the headers (the scheduler);
     /// `None`: from the user agent and `?scheduled=1` ([`FunctionRequest::trigger`]).
     pub trigger: Option<Trigger>,
+    /// Shortens a job run's time budget (the console's run-now, which must end within the
+    /// status function's own `maxDuration`).
+    pub time_budget: Option<Duration>,
     /// Made inside this process ([`FunctionRequest::in_process`]): credentials are not
     /// checked. Private, so an HTTP request can never claim it.
     in_process: bool,
@@ -36,6 +41,7 @@ impl FunctionRequest {
             headers,
             body: Vec::new(),
             trigger: None,
+            time_budget: None,
             in_process: false,
         }
     }

@@ -6,11 +6,16 @@
 //! also well-formed XML (every element closed, attributes quoted), which the tests check
 //! with an XML parser. The function answers it with a Content-Security-Policy that
 //! forbids scripts, as a second line of defence.
+//!
+//! For a signed-in console session ([`Console`]) the page also carries the operator's
+//! forms and links (sign out, run now, requeue, clear a lock, retry, the drill-downs); for a
+//! request that came with the secret itself it stays read-only, with no form or link.
 
 use std::fmt::Write;
 
 use super::health::{Level, Tile, ago, duration, first_line};
 use super::{Report, timeline};
+use crate::console::{Console, main_page};
 
 /// `text` with `& < > " '` replaced by entities: safe in element content and in quoted
 /// attribute values.
@@ -71,28 +76,56 @@ td.text,th.text{text-align:left;white-space:normal;overflow-wrap:anywhere;min-wi
 .warn{color:var(--red);font-weight:600}
 footer{color:var(--muted);font-size:.8rem;margin:1.5rem 0 0}
 code{font-size:.85em}
+a{color:#0969da}
+.bar{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;justify-content:space-between;margin:0 0 1rem;color:var(--muted);font-size:.85rem}
+.notice{background:#ddf4ff;border:1px solid #54aeff;border-radius:.5rem;padding:.5rem .75rem;margin:0 0 1rem;overflow-wrap:anywhere}
+.notice.bad{background:#ffebe9;border-color:#ff8182}
+form.act{margin:.4rem 0 0}
+form.inline{display:inline-block;margin:.3rem .3rem 0 0}
+button{font:inherit;font-size:.85rem;padding:.3rem .75rem;min-height:2.25rem;border:1px solid var(--line);border-radius:.4rem;background:#f6f8fa;color:var(--ink);cursor:pointer}
+button:hover{background:#eef1f4}
+.signin{max-width:24rem;display:flex;flex-direction:column;gap:.5rem}
+.signin input{font:inherit;padding:.5rem;border:1px solid var(--line);border-radius:.4rem}
+.actions{display:flex;flex-wrap:wrap;gap:.3rem;align-items:center;margin:.4rem 0 0;font-size:.85rem}
+.ops{list-style:none;padding:0;margin:0}
+.ops li{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.5rem .75rem;margin:0 0 .5rem;overflow-wrap:anywhere}
+.pager{color:var(--muted);font-size:.85rem}
+dl.fields{display:grid;grid-template-columns:minmax(7rem,max-content) 1fr;gap:.2rem .8rem;background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.6rem;margin:0}
+dl.fields dt{color:var(--muted)}
+dl.fields dd{margin:0;overflow-wrap:anywhere}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem;margin:.3rem 0 0}
 ";
 
-/// The whole page for `report` and its `tiles`.
-pub fn render(report: &Report, tiles: &[Tile]) -> String {
+/// A whole page: the document shell with `title` and `body` (markup) inside `<main>`.
+pub fn document(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\
+         <meta name=\"robots\" content=\"noindex\"/>\
+         <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>\n",
+        escape(title)
+    )
+}
+
+/// The whole page for `report` and its `tiles`; with `console`, the operator's forms too.
+pub fn render(report: &Report, tiles: &[Tile], console: Option<&Console>) -> String {
     let now = report.generated_at;
     let mut out = String::with_capacity(64 * 1024);
     let count = |level: Level| tiles.iter().filter(|t| t.level == level).count();
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\
-         <meta name=\"robots\" content=\"noindex\"/>\
-         <title>supacron status</title><style>{STYLE}</style></head><body><main>\
-         <h1>supacron status</h1><p class=\"meta\">{} UTC · {} red · {} amber · {} green</p>",
+        "<h1>supacron status</h1><p class=\"meta\">{} UTC · {} red · {} amber · {} green</p>",
         now.format("%Y-%m-%d %H:%M:%S"),
         count(Level::Red),
         count(Level::Amber),
         count(Level::Green)
     );
+    if let Some(console) = console {
+        out.push_str(&main_page::top(console));
+    }
     out.push_str("<section class=\"tiles\">");
     for tile in tiles {
-        write_tile(&mut out, report, tile);
+        write_tile(&mut out, report, tile, console);
     }
     out.push_str("</section>");
 
@@ -106,16 +139,27 @@ pub fn render(report: &Report, tiles: &[Tile]) -> String {
         timeline::svg(&jobs, runs, now)
     );
     write_queues(&mut out, report);
-    write_dead_jobs(&mut out, report);
+    match console {
+        Some(console) => {
+            out.push_str(&main_page::dead_jobs(console, report));
+            out.push_str(&main_page::operations(console, report));
+            out.push_str(&main_page::recent_actions(console));
+        }
+        None => write_dead_jobs(&mut out, report),
+    }
     out.push_str(
-        "<footer>The same data as JSON: request this URL without <code>Accept: text/html</code>. \
-         Operator actions (requeue dead jobs, clear a stale job lock) are in the operations manual (docs/operations.md).</footer>\
-         </main></body></html>\n",
+        "<footer>The same data as JSON: request this URL without <code>Accept: text/html</code>. ",
     );
-    out
+    out.push_str(if console.is_some() {
+        "Every action here is recorded in <code>console_actions</code>.</footer>"
+    } else {
+        "To act from this page (requeue dead jobs, clear an expired lock, run a job now), \
+         open it without credentials and sign in with CRON_SECRET.</footer>"
+    });
+    document("supacron status", &out)
 }
 
-fn write_tile(out: &mut String, report: &Report, tile: &Tile) {
+fn write_tile(out: &mut String, report: &Report, tile: &Tile, console: Option<&Console>) {
     let summary = report.cron_run_summary.iter().find(|s| s.job == tile.job);
     let level = tile.level.as_str();
     let _ = write!(
@@ -142,7 +186,11 @@ fn write_tile(out: &mut String, report: &Report, tile: &Tile) {
     for reason in &tile.reasons {
         let _ = write!(out, "<li>{}</li>", escape(reason));
     }
-    out.push_str("</ul></article>");
+    out.push_str("</ul>");
+    if let Some(console) = console {
+        out.push_str(&main_page::tile_actions(console, &tile.job));
+    }
+    out.push_str("</article>");
 }
 
 fn write_queues(out: &mut String, report: &Report) {

@@ -6,6 +6,7 @@ mod cli_run;
 mod cli_scheduler;
 mod cli_scheduler_target;
 mod cli_serve;
+mod console;
 mod dev_script;
 mod functions_auth;
 mod llm_client;

@@ -28,6 +28,7 @@ pub const TABLES: &[&str] = &[
     "cron_runs",
     "job_locks",
     "cron_schedules",
+    "console_actions",
 ];
 
 /// Every view the migrations create, in the `public` schema.

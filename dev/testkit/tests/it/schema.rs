@@ -27,6 +27,10 @@ const COLUMNS: &[(&str, &str)] = &[
         "id uuid, name text, persona text, timezone text, created_at timestamptz, updated_at timestamptz",
     ),
     (
+        "console_actions",
+        "id int8, form_key uuid, session_id text, client text, action text, target jsonb, outcome text, rows int4, notice text, run_id uuid, answer jsonb, created_at timestamptz, finished_at timestamptz",
+    ),
+    (
         "conversation_states",
         "conversation_id uuid, state jsonb, run_state jsonb, version int8, created_at timestamptz, updated_at timestamptz",
     ),
