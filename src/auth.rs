@@ -80,7 +80,12 @@ fn check(
     if let Some(secret) = query_param(query, "secret") {
         accepted |= cron_secret.matches(secret.as_bytes());
     }
-    if internal_api_key && let Some(key) = config.internal_api_key() {
+    // Set but unusable (too short, whitespace): refused like an unset CRON_SECRET (500).
+    let key = match internal_api_key {
+        true => config.checked_internal_api_key()?,
+        false => None,
+    };
+    if let Some(key) = key {
         for value in headers.get_all("x-internal-api-key") {
             accepted |= key.matches(value.as_bytes());
         }

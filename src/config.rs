@@ -21,6 +21,10 @@ pub const DEFAULT_MINIMAX_BASE_URL: &str = "https://api.minimax.io/v1";
 /// Default MiniMax model.
 pub const DEFAULT_MINIMAX_MODEL: &str = "MiniMax-M2";
 
+/// Characters `CRON_SECRET` and `INTERNAL_API_KEY` need at least: a shorter one is a
+/// configuration error, like an unset one (issue #22: a one-character secret was accepted).
+pub const MIN_SHARED_SECRET_CHARS: usize = 16;
+
 /// Every variable as read from the environment. Build it with [`Config::global`] in
 /// production or [`Config::from_lookup`] in tests.
 #[derive(Debug, Clone)]
@@ -232,8 +236,20 @@ impl Config {
             }
             Some(Secret::new(value))
         };
-        let cron_secret = secret("CRON_SECRET", &mut invalid);
-        let internal_api_key = secret("INTERNAL_API_KEY", &mut invalid);
+        // Shared secrets a caller presents must be hard to guess: shorter ones are refused
+        // like unset ones (fail closed; the docs ask for at least 16 random characters).
+        let strong = |name: &'static str, invalid: &mut Vec<String>| {
+            let value = secret(name, invalid)?;
+            if value.expose().chars().count() < MIN_SHARED_SECRET_CHARS {
+                invalid.push(format!(
+                    "{name} is shorter than {MIN_SHARED_SECRET_CHARS} characters; use at least {MIN_SHARED_SECRET_CHARS} random characters, e.g. `openssl rand -hex 32`"
+                ));
+                return None;
+            }
+            Some(value)
+        };
+        let cron_secret = strong("CRON_SECRET", &mut invalid);
+        let internal_api_key = strong("INTERNAL_API_KEY", &mut invalid);
         let supabase_key = secret("SUPABASE_SERVICE_ROLE_KEY", &mut invalid);
         if supabase_key
             .as_ref()
@@ -412,6 +428,20 @@ impl Config {
     /// `INTERNAL_API_KEY` (optional; accepted by the training functions).
     pub fn internal_api_key(&self) -> Option<&Secret> {
         self.internal_api_key.as_ref()
+    }
+
+    /// `INTERNAL_API_KEY` for the credential check: `Err` naming it when it is set but
+    /// unusable (too short, whitespace, ...), so the training functions fail closed (500).
+    pub fn checked_internal_api_key(&self) -> Result<Option<&Secret>, ConfigError> {
+        let invalid = self.invalid_about("INTERNAL_API_KEY");
+        if invalid.is_empty() {
+            Ok(self.internal_api_key.as_ref())
+        } else {
+            Err(ConfigError {
+                missing: Vec::new(),
+                invalid,
+            })
+        }
     }
 
     /// `VERCEL_DEPLOYMENT_ID`, set by Vercel on every deployment (a system environment

@@ -34,7 +34,8 @@ pub enum AppError {
         /// Seconds until a sign-in is accepted again.
         retry_after_secs: u64,
     },
-    /// Supabase failed: 503 when unreachable or timing out (nothing was changed),
+    /// Supabase failed: 503 when unreachable or timing out (the answer says what the run
+    /// had committed before: [`crate::run::RunFailure::public_message`]),
     /// 502 when it answered with an error.
     #[error(transparent)]
     Supabase(#[from] SupabaseError),
@@ -94,9 +95,10 @@ impl AppError {
 /// value inside an error must not become a 1 MB row and log line).
 pub const MAX_ERROR_CHARS: usize = 1000;
 
-/// `text` cut to [`MAX_ERROR_CHARS`] characters, saying how many were left out.
+/// `text` without any secret's value ([`crate::redact`]), cut to [`MAX_ERROR_CHARS`]
+/// characters, saying how many were left out.
 pub fn cap_error(text: &str) -> String {
-    cap_chars(text, MAX_ERROR_CHARS)
+    cap_chars(&crate::redact::redact(text), MAX_ERROR_CHARS)
 }
 
 /// `text` cut to `max` characters (on a character boundary), saying how many were left out.

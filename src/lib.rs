@@ -22,6 +22,7 @@ pub mod job;
 pub mod jobs;
 pub mod llm;
 pub mod logging;
+pub mod redact;
 pub mod retry;
 pub mod run;
 pub mod secret;

@@ -2,9 +2,11 @@
 //!
 //! Vercel keeps about 256 lines per request, so a run logs one summary line, plus one
 //! line per failure up to a small cap, never one line per item. Every line logged inside
-//! a run carries the run's span (`run_id`, `job`). Secrets never reach a line: the
-//! query string is logged only through [`crate::auth::redact_query`], and values are
-//! held as [`crate::secret::Secret`].
+//! a run carries the run's span (`run_id`, `job`). Secrets never reach a line: every line
+//! is written through [`crate::redact::RedactingWriter`], which replaces the value of every
+//! secret the process holds wherever it appears (whatever the parameter name), the query
+//! string is also logged through [`crate::auth::redact_query`], and values are held as
+//! [`crate::secret::Secret`].
 
 use std::sync::Once;
 
@@ -61,6 +63,8 @@ where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
     INIT.call_once(|| {
+        // Every line passes through redaction by value (crate::redact).
+        let writer = Redacting(writer);
         let builder = tracing_subscriber::fmt()
             .with_max_level(level)
             .with_writer(writer);
@@ -75,6 +79,19 @@ where
             LogFormat::Pretty => builder.with_target(false).with_ansi(ansi).try_init(),
         };
     });
+}
+
+/// A `MakeWriter` whose writers redact every line ([`crate::redact::RedactingWriter`]).
+struct Redacting<M>(M);
+
+impl<'w, M: tracing_subscriber::fmt::MakeWriter<'w>> tracing_subscriber::fmt::MakeWriter<'w>
+    for Redacting<M>
+{
+    type Writer = crate::redact::RedactingWriter<M::Writer>;
+
+    fn make_writer(&'w self) -> Self::Writer {
+        crate::redact::RedactingWriter(self.0.make_writer())
+    }
 }
 
 /// Installs logging as configured by `SUPACRON_LOG` and `SUPACRON_LOG_FORMAT`.

@@ -153,7 +153,51 @@ pub struct RunFailure {
     pub counts: Map<String, Value>,
 }
 
+/// Counts that say a run changed something (committed, failed, refused, released work).
+const WORK_COUNTS: &[&str] = &[
+    "ok_count",
+    "dead_count",
+    "failed_count",
+    "invalid",
+    "ticks_fired",
+    "ticks_skipped",
+    "released",
+    "skipped",
+];
+
 impl RunFailure {
+    /// The answer's (and the run history's) message: the error's, and, when Supabase
+    /// stopped answering, what this run had committed before — never "nothing was changed"
+    /// when work was committed (issue #22: hundreds of jobs had been). A request that was in
+    /// flight may have been applied too; every effect is idempotent, so the next run finishes
+    /// the rest either way.
+    pub fn public_message(&self) -> String {
+        let message = self.error.public_message();
+        let unavailable = matches!(&self.error, AppError::Supabase(e) if e.is_unavailable());
+        if !unavailable {
+            return message;
+        }
+        let committed: Vec<String> = WORK_COUNTS
+            .iter()
+            .filter_map(|name| {
+                let n = self.counts.get(*name)?.as_i64()?;
+                (n > 0).then(|| format!("{name}={n}"))
+            })
+            .collect();
+        let before = if committed.is_empty() {
+            "This run committed nothing before it".to_string()
+        } else {
+            format!(
+                "Committed by this run before it (kept): {} (see counts)",
+                committed.join(", ")
+            )
+        };
+        format!(
+            "{message}. {before}; a request in flight at that moment may also have been applied \
+             (each item is applied at most once either way)"
+        )
+    }
+
     /// A failure after some work, described by the job's report struct.
     pub fn with_counts(error: impl Into<AppError>, report: &impl Serialize) -> Self {
         RunFailure {

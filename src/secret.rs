@@ -15,7 +15,10 @@ pub struct Secret(String);
 impl Secret {
     /// Wraps a value.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        let value = value.into();
+        // From now on no log line or stored error of this process shows it.
+        crate::redact::register(&value);
+        Secret(value)
     }
 
     /// The raw value. Call sites are few and easy to audit: the HTTP headers sent to

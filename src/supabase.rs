@@ -67,7 +67,7 @@ pub enum SupabaseError {
 }
 
 impl SupabaseError {
-    /// True when Supabase could not be reached or was unavailable (so nothing changed):
+    /// True when Supabase could not be reached or was unavailable (no answer: the request may or may not have been applied):
     /// transport errors and timeouts, and gateway statuses 502, 503, 504.
     pub fn is_unavailable(&self) -> bool {
         match self {
@@ -89,7 +89,7 @@ impl SupabaseError {
     pub fn public_message(&self) -> String {
         match self {
             SupabaseError::Unreachable { context, .. } => format!(
-                "Supabase is unreachable or timed out ({context}); nothing was changed, the next run retries. \
+                "Supabase is unreachable or timed out ({context}); the next run retries. \
                  Check SUPABASE_URL and the project's status"
             ),
             SupabaseError::Api {

@@ -169,7 +169,9 @@ async fn answer(
 }
 
 fn not_found(path: &str) -> FunctionResponse {
-    tracing::warn!(path, http_status = 404, "no function at this path");
+    // Neither the log nor the answer repeats a secret someone put in the path.
+    let path = crate::redact::redact_url_part(path);
+    tracing::warn!(path = %path, http_status = 404, "no function at this path");
     let body = json!({
         "error": "not_found",
         "message": format!("no supacron function at {path}; the functions are {}", paths().join(", ")),

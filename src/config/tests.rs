@@ -186,3 +186,45 @@ fn an_unusable_cron_secret_is_the_credential_checks_business_not_the_jobs() {
         assert!(c.for_job(job).is_ok(), "{job}");
     }
 }
+
+/// Issue #22: a one-character CRON_SECRET was accepted. Shorter than 16 characters is a
+/// configuration error naming the variable, like an unset one; so is a short
+/// INTERNAL_API_KEY (the training functions then refuse everything with 500).
+#[test]
+fn shared_secrets_shorter_than_16_characters_are_refused() {
+    for short in ["x", "fifteen-chars-1"] {
+        let mut vars: Vec<(&str, &str)> = FULL
+            .iter()
+            .filter(|(k, _)| *k != "CRON_SECRET")
+            .copied()
+            .collect();
+        vars.push(("CRON_SECRET", short));
+        let c = config(&vars);
+        let error = c.cron_secret().unwrap_err();
+        assert_eq!(error.missing, vec!["CRON_SECRET"]);
+        let text = error.to_string();
+        assert!(
+            text.contains("CRON_SECRET is shorter than 16 characters"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("fifteen-chars-1"),
+            "the value is never quoted: {text}"
+        );
+    }
+    let mut vars: Vec<(&str, &str)> = FULL
+        .iter()
+        .filter(|(k, _)| *k != "CRON_SECRET")
+        .copied()
+        .collect();
+    vars.push(("CRON_SECRET", "sixteen-chars-12"));
+    vars.push(("INTERNAL_API_KEY", "short-key"));
+    let c = config(&vars);
+    assert!(c.cron_secret().is_ok(), "16 characters are enough");
+    let error = c.checked_internal_api_key().unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("INTERNAL_API_KEY is shorter than 16 characters")
+    );
+}

@@ -51,7 +51,7 @@ pub(super) fn error_answer(function: Function, id: Uuid, failure: &RunFailure) -
         (AppError::Unauthorized, _) => json!({ "error": "unauthorized" }),
         (_, Function::Job(entry)) => json!({
             "error": error.code(),
-            "message": error.public_message(),
+            "message": failure.public_message(),
             "job": entry.job.name(),
             "run_id": id,
         }),

@@ -30,7 +30,7 @@ pub(super) fn log(line: Line<'_>) {
     let query = request
         .uri
         .query()
-        .map(auth::redact_query)
+        .map(|q| crate::redact::redact_url_part(&auth::redact_query(q)))
         .unwrap_or_default();
     let status = line.response.status.as_u16();
     // A refusal logs no cause: the log would otherwise tell which credential was wrong.
@@ -57,7 +57,7 @@ pub(super) fn log(line: Line<'_>) {
             tracing::$level!(
                 request_id,
                 method = %request.method,
-                path = request.uri.path(),
+                path = %crate::redact::redact_url_part(request.uri.path()),
                 query = %query,
                 trigger,
                 http_status = status,

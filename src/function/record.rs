@@ -128,11 +128,8 @@ pub enum Begun {
 /// The stored error: the answer's public message (what failed and what to do; never
 /// secrets or row data), prefixed with its code and cut to [`MAX_ERROR_CHARS`].
 fn error_summary(failure: &RunFailure) -> String {
-    let text = format!(
-        "{}: {}",
-        failure.error.code(),
-        failure.error.public_message()
-    );
+    let text = format!("{}: {}", failure.error.code(), failure.public_message());
+    let text = crate::redact::redact(&text);
     match text.char_indices().nth(MAX_ERROR_CHARS) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text,

@@ -18,6 +18,7 @@ mod patch_pipeline;
 mod poison_patch;
 mod poison_rows;
 mod schedule;
+mod secrets_in_logs;
 mod status_page;
 mod support;
 mod training;

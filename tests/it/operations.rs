@@ -326,6 +326,72 @@ async fn a_run_that_supabase_fails_midway_is_recorded_as_error_with_its_counts_s
     );
 }
 
+/// Issue #22: the 503 after partial work said "nothing was changed" although hundreds of
+/// jobs had been committed. It now says what the run had committed before Supabase went away.
+#[tokio::test]
+async fn a_503_after_committed_work_says_what_was_committed() {
+    let env = TestEnv::start().await;
+    let db = &env.db.client;
+    let first = factory::conversation(db, NewConversation::default()).await;
+    for _ in 0..2 {
+        factory::patch_job(
+            db,
+            NewPatchJob {
+                conversation_id: Some(first),
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    factory::patch_job(
+        db,
+        NewPatchJob {
+            patch: json!({"poison": true}),
+            ..Default::default()
+        },
+    )
+    .await;
+    // The second batch's claim meets an unavailable database (SQLSTATE class 53: 503).
+    db.batch_execute(
+        "create function unavailable_on_poison() returns trigger language plpgsql as $$
+         begin
+             if new.status = 'processing' and new.patch ? 'poison' then
+                 raise exception 'too many connections' using errcode = '53300';
+             end if;
+             return new;
+         end $$;
+         create trigger unavailable_on_poison before update on patch_jobs
+             for each row execute function unavailable_on_poison();",
+    )
+    .await
+    .unwrap();
+    let config = config(&env, &[("PATCH_BATCH_SIZE", "2")]);
+    let response = handle(
+        Job::Patch,
+        request(Method::GET, "/api/cron/patch", Some(SECRET), true),
+        &config,
+    )
+    .await;
+    let answer = body(&response);
+    assert_eq!(response.status.as_u16(), 503, "{answer}");
+    let message = answer["message"].as_str().unwrap();
+    assert!(!message.contains("nothing was changed"), "{message}");
+    assert!(
+        message.contains("Committed by this run before it (kept): ok_count=2"),
+        "{message}"
+    );
+    assert_eq!(answer["counts"]["ok_count"], 2);
+    let rows = runs(&env).await;
+    let error = rows[&run_id(&response)]["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("ok_count=2"),
+        "the run history says the same: {error}"
+    );
+}
+
 #[tokio::test]
 async fn an_overlapping_run_kept_out_by_the_job_lease_is_recorded_as_skipped() {
     let env = TestEnv::start().await;
@@ -449,7 +515,7 @@ async fn a_run_killed_at_max_duration_is_marked_error_by_the_next_start() {
         rows[&killed]["error"]
             .as_str()
             .unwrap()
-            .contains("did not finish"),
+            .contains("end was never recorded"),
         "{}",
         rows[&killed]
     );

@@ -328,7 +328,7 @@ async fn the_run_summary_has_last_run_last_success_24h_counts_percentiles_and_mi
         rewards["last_error"]
             .as_str()
             .unwrap()
-            .contains("did not finish")
+            .contains("end is not recorded")
     );
     assert_eq!(
         summary["schedule"]["last_tick_missing"], false,

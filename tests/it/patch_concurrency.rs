@@ -291,7 +291,7 @@ async fn an_unreachable_supabase_is_a_503_and_leaves_every_job_as_it_was() {
         answer.body["message"]
             .as_str()
             .unwrap()
-            .contains("nothing was changed")
+            .contains("This run committed nothing before it")
     );
     assert_eq!(status_counts(&env).await, vec![("pending".to_string(), 20)]);
     let touched: i64 = env
