@@ -7,6 +7,11 @@ use crate::query::{Field, Filter, IsValue, Logic, Operation, Quant, SimpleOp, Te
 
 const EXPECT_OP: &str = "\"not\" or operator (eq, gt, ...)";
 
+/// Logic trees nest at most this deep (`or=(and(or(…)))`): deeper ones are a 400, not a
+/// parser, SQL builder and destructor recursing until the stack overflows (issue #22: ~415
+/// nested `or(`/`not.and(` in a 1.7 KB URL aborted the whole server).
+pub(crate) const MAX_TREE_DEPTH: usize = 32;
+
 /// Parses a root filter value such as `not.in.(1,2)`; the whole value must be consumed.
 pub(crate) fn parse_filter_value(value: &str) -> Result<(bool, Operation), ApiError> {
     let mut c = Cursor::new("filter", value);
@@ -26,7 +31,7 @@ pub(crate) fn parse_logic_tree(key: &str, value: &str) -> Result<Logic, ApiError
         _ => (true, false),
     };
     let mut c = Cursor::with_offset("logic tree", value, key.chars().count());
-    let children = tree_items(&mut c)?;
+    let children = tree_items(&mut c, 1)?;
     if !c.eof() {
         return Err(c.unexpected("end of input"));
     }
@@ -37,8 +42,13 @@ pub(crate) fn parse_logic_tree(key: &str, value: &str) -> Result<Logic, ApiError
     })
 }
 
-/// `( item , item … )`
-fn tree_items(c: &mut Cursor) -> Result<Vec<Logic>, ApiError> {
+/// `( item , item … )` at nesting `depth` (the key's own tree is 1).
+fn tree_items(c: &mut Cursor, depth: usize) -> Result<Vec<Logic>, ApiError> {
+    if depth > MAX_TREE_DEPTH {
+        return Err(c.error(format!(
+            "logic trees nest at most {MAX_TREE_DEPTH} levels deep"
+        )));
+    }
     c.skip_blanks();
     if !c.eat("(") {
         return Err(c.unexpected("\"(\""));
@@ -46,7 +56,7 @@ fn tree_items(c: &mut Cursor) -> Result<Vec<Logic>, ApiError> {
     let mut items = Vec::new();
     loop {
         c.skip_blanks();
-        items.push(tree_item(c)?);
+        items.push(tree_item(c, depth)?);
         c.skip_blanks();
         if c.eat(",") {
             continue;
@@ -58,7 +68,7 @@ fn tree_items(c: &mut Cursor) -> Result<Vec<Logic>, ApiError> {
     }
 }
 
-fn tree_item(c: &mut Cursor) -> Result<Logic, ApiError> {
+fn tree_item(c: &mut Cursor, depth: usize) -> Result<Logic, ApiError> {
     for (prefix, negated, or) in [
         ("not.and(", true, false),
         ("not.or(", true, true),
@@ -67,7 +77,7 @@ fn tree_item(c: &mut Cursor) -> Result<Logic, ApiError> {
     ] {
         if c.starts_with(prefix) {
             c.eat(&prefix[..prefix.len() - 1]);
-            let children = tree_items(c)?;
+            let children = tree_items(c, depth + 1)?;
             return Ok(Logic::Tree {
                 negated,
                 or,

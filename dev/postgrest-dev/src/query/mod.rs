@@ -113,6 +113,27 @@ fn not_embedded(name: &str) -> ApiError {
     ))
 }
 
+/// Longest query string accepted (bytes, as sent): a longer one is a 400 before anything is
+/// parsed. Generous for PostgREST clients (long `in.(…)` lists), far below what could
+/// exhaust memory or time.
+pub(crate) const MAX_QUERY_BYTES: usize = 16 * 1024;
+
+/// PGRST100 for a query string over [`MAX_QUERY_BYTES`].
+pub(crate) fn check_query_length(raw: &str) -> ApiResult<()> {
+    if raw.len() <= MAX_QUERY_BYTES {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        400,
+        "PGRST100",
+        format!(
+            "query string too long: {} bytes (at most {MAX_QUERY_BYTES})",
+            raw.len()
+        ),
+    )
+    .hint("Send long argument lists to /rpc functions in a POST body instead."))
+}
+
 /// Splits a raw query string into decoded pairs (`+` is a space; keys without `=` are ignored).
 pub(crate) fn decode_query(raw: &str) -> Vec<(String, String)> {
     raw.split('&')

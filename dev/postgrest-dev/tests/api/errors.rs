@@ -177,3 +177,55 @@ async fn bad_paths_methods_and_profiles() {
     );
     app.stop().await;
 }
+
+/// Issue #22: ~415 nested `or(`/`not.and(` in a 1.7 KB URL overflowed the stack and aborted
+/// the whole process, even from an anonymous caller on an unknown table. Over-deep trees and
+/// over-long query strings are now PostgREST-style 400s, and the server keeps serving.
+#[tokio::test]
+async fn over_deep_logic_trees_and_over_long_queries_are_400s_and_the_server_goes_on() {
+    let app = TestApp::spawn().await;
+    app.seed_items(json!([{"name": "a"}, {"name": "b"}])).await;
+    let nested = |levels: usize| {
+        let mut tree = "name.eq.a".to_string();
+        for i in 0..levels {
+            let op = if i % 2 == 0 { "or" } else { "not.and" };
+            tree = format!("{op}({tree},name.eq.b)");
+        }
+        format!("or=({tree})")
+    };
+    for path in ["/items", "/no_such_table"] {
+        let r = app
+            .anon(Method::GET, &format!("{path}?{}", nested(415)))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error(r, 400, "PGRST100").await;
+        assert!(
+            body["details"]
+                .as_str()
+                .unwrap()
+                .contains("at most 32 levels deep"),
+            "{body}"
+        );
+    }
+    // 31 levels inside the key's own tree: accepted and evaluated.
+    let r = app.get(&format!("/items?select=name&{}", nested(31))).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(json(r).await, json!([{"name": "a"}, {"name": "b"}]));
+    let r = app.get(&format!("/items?{}", nested(32))).await;
+    assert_error(r, 400, "PGRST100").await;
+
+    let long = format!("/items?name=in.({})", vec!["x"; 9000].join(","));
+    let body = assert_error(app.get(&long).await, 400, "PGRST100").await;
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("query string too long"),
+        "{body}"
+    );
+    // Still serving.
+    let r = app.get("/items?select=name&name=eq.a").await;
+    assert_eq!(json(r).await, json!([{"name": "a"}]));
+    app.stop().await;
+}
