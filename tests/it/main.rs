@@ -17,6 +17,7 @@ mod patch_concurrency;
 mod patch_pipeline;
 mod poison_patch;
 mod poison_rows;
+mod row_decoders;
 mod schedule;
 mod secrets_in_logs;
 mod status_page;

@@ -43,16 +43,25 @@ struct ClaimedWire {
     exhausted: Vec<i64>,
 }
 
-/// What identifies a claimed job even when the rest of its row cannot be read.
+/// What identifies a claimed job even when the rest of its row cannot be read (the ids; the
+/// attempt counts when readable). Other fields are skipped unread, so any value decodes.
 #[derive(Deserialize)]
 struct JobKey {
     id: i64,
     conversation_id: Uuid,
-    character_id: Option<Uuid>,
     #[serde(default)]
-    attempts: i32,
+    character_id: Option<Box<serde_json::value::RawValue>>,
     #[serde(default)]
-    max_attempts: i32,
+    attempts: Option<Box<serde_json::value::RawValue>>,
+    #[serde(default)]
+    max_attempts: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// A key field read leniently: `None` unless it is exactly a `T`.
+fn lenient<T: serde::de::DeserializeOwned>(
+    raw: &Option<Box<serde_json::value::RawValue>>,
+) -> Option<T> {
+    serde_json::from_str(raw.as_ref()?.get()).ok()
 }
 
 impl From<ClaimedWire> for Claimed {
@@ -64,10 +73,10 @@ impl From<ClaimedWire> for Claimed {
                 Some(key) => jobs.push(ClaimedJob {
                     id: key.id,
                     conversation_id: key.conversation_id,
-                    character_id: key.character_id,
+                    character_id: lenient(&key.character_id),
                     patch: serde_json::Value::Null,
-                    attempts: key.attempts,
-                    max_attempts: key.max_attempts,
+                    attempts: lenient(&key.attempts).unwrap_or(1),
+                    max_attempts: lenient(&key.max_attempts).unwrap_or(1),
                     unreadable: Some(format!("patch job cannot be read: {}", refused.reason)),
                 }),
                 // Never seen: SQL writes the ids. The job stays leased; its lease expires

@@ -84,7 +84,7 @@ pub struct RefusedPlan {
 struct ScheduleKey {
     id: Uuid,
     #[serde(default)]
-    next_run_at: serde_json::Value,
+    next_run_at: Option<Box<serde_json::value::RawValue>>,
 }
 
 /// Decodes a `due_schedules` answer row by row ([`crate::jobs::rows`]): the rows that
@@ -97,7 +97,12 @@ pub fn decode_due(raw: crate::jobs::rows::RawRows) -> (Vec<DueSchedule>, Vec<Ref
         .filter_map(|row| match row.key {
             Some(key) => Some(RefusedPlan {
                 id: key.id,
-                expected_next_run_at: key.next_run_at,
+                // A timestamptz arrives as a string (`-infinity`); anything else cannot be
+                // sent back as one, and the plan is then stale for that row alone.
+                expected_next_run_at: key
+                    .next_run_at
+                    .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+                    .map_or(serde_json::Value::Null, serde_json::Value::from),
                 next_run_at: None,
                 error: format!(
                     "schedule cannot be read: {}; the next run schedules it from its expression again",
