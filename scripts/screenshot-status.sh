@@ -6,16 +6,17 @@
 #                                           docs/status-phone.png (390 px wide)
 #   OUT_DIR=/tmp scripts/screenshot-status.sh
 #
-# Steps, all local (needs PostgreSQL via scripts/ensure-postgres.sh, and Debian's `chromium`:
-# apt-get install -y chromium; run as root, Chromium needs --no-sandbox):
+# Steps, all local (needs PostgreSQL via scripts/ensure-postgres.sh, Debian's `chromium`
+# (apt-get install -y chromium; run as root, Chromium needs --no-sandbox) and Node.js, with
+# playwright-core in tests/browser (installed here with npm ci when missing; no browser download)):
 #   1. scripts/db.sh reset supacron_status_demo: every migration and supabase/seed.sql;
 #   2. adds a SYNTHETIC day of run history (cron_runs rows generated below, labelled
 #      deployment_id 'demo-history') so the timeline has something to show: mostly green
 #      runs, a short Supabase outage, a missed stretch of the patch cron, skipped memory runs;
 #   3. runs every job once through its real function binary as Vercel Cron would (GET with
 #      user-agent vercel-cron/1.0) against the PostgREST-compatible dev server;
-#   4. starts the status function binary and screenshots http://127.0.0.1:<port>/api/cron/status
-#      (the secret goes in ?secret= because Chromium cannot send an Authorization header).
+#   4. starts the status function binary, signs in on its page as an operator would (the form,
+#      never ?secret=) and screenshots the signed-in console (tests/browser/console.mjs).
 # Every process started here is stopped on exit.
 set -euo pipefail
 
@@ -29,7 +30,12 @@ say() { printf 'screenshot-status: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 command -v chromium >/dev/null 2>&1 || die "chromium not found: apt-get install -y chromium"
+command -v node >/dev/null 2>&1 || die "node not found: install Node.js (18 or later)"
 cd "$ROOT"
+if [ ! -f tests/browser/node_modules/playwright-core/package.json ]; then
+    say "installing playwright-core into tests/browser (npm ci)"
+    (cd tests/browser && npm ci --no-audit --no-fund >/dev/null)
+fi
 export DATABASE_URL="${DATABASE_URL:-$(scripts/ensure-postgres.sh | tail -n 1)}"
 DB_URL="$(scripts/db.sh reset "$DB_NAME" | tail -n 1)"
 
@@ -116,12 +122,6 @@ done
 
 STATUS_PORT="$(free_port)"
 start_function cron-status "$STATUS_PORT"
-URL="http://127.0.0.1:$STATUS_PORT/api/cron/status?secret=$SECRET"
 mkdir -p "$OUT_DIR"
-shoot() {
-    chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --force-device-scale-factor="$3" \
-        --window-size="$2" --screenshot="$1" "$URL" >/dev/null 2>&1
-    say "wrote $1"
-}
-shoot "$OUT_DIR/status.png" 1200,1300 1
-shoot "$OUT_DIR/status-phone.png" 390,1800 2
+node tests/browser/console.mjs screenshot "http://127.0.0.1:$STATUS_PORT/api/cron/status" "$SECRET" "$OUT_DIR" >&2
+say "wrote $OUT_DIR/status.png and $OUT_DIR/status-phone.png"

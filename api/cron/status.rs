@@ -1,5 +1,6 @@
 //! Vercel Function `/api/cron/status`: run history and queue health as JSON, or as a page
-//! for `Accept: text/html`. Not scheduled. All logic lives in the `supacron` library.
+//! for `Accept: text/html` with the operator console (sign-in, actions, drill-downs). Not
+//! scheduled. All logic lives in the `supacron` library.
 
 use supacron::function::{status, vercel};
 use supacron::logging;

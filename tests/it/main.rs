@@ -7,6 +7,7 @@ mod cli_scheduler;
 mod cli_scheduler_target;
 mod cli_serve;
 mod console;
+mod console_browser;
 mod dev_script;
 mod functions_auth;
 mod llm_client;

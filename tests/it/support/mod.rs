@@ -1,5 +1,6 @@
 //! Shared test helpers.
 
+pub mod browser;
 pub mod console;
 pub mod function_process;
 pub mod llm;
