@@ -79,7 +79,7 @@ pub fn decode_rows<T: DeserializeOwned, K: DeserializeOwned>(rows: RawRows) -> D
 pub fn decode_row<T: DeserializeOwned>(raw: &RawValue) -> Result<T, String> {
     let text = raw.get();
     // One level for the row object itself.
-    check_depth(text, MAX_DOCUMENT_DEPTH + 1).map_err(|_| {
+    check_depth(text, MAX_DOCUMENT_DEPTH + 1).ok_or_else(|| {
         format!("the row holds a JSON document nested deeper than {MAX_DOCUMENT_DEPTH} levels")
     })?;
     let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -106,12 +106,12 @@ pub fn decode_row<T: DeserializeOwned>(raw: &RawValue) -> Result<T, String> {
 /// Decodes a JSON document (a patch, a state) of at most [`MAX_DOCUMENT_DEPTH`] levels.
 pub fn decode_document<T: DeserializeOwned>(raw: &RawValue) -> Result<T, String> {
     check_depth(raw.get(), MAX_DOCUMENT_DEPTH)
-        .map_err(|_| format!("nested deeper than {MAX_DOCUMENT_DEPTH} levels"))?;
+        .ok_or_else(|| format!("nested deeper than {MAX_DOCUMENT_DEPTH} levels"))?;
     serde_json::from_str(raw.get()).map_err(|e| strip_position(&e.to_string()))
 }
 
-/// How deeply `json` nests arrays and objects, or `Err` past `max` (a scan, no recursion).
-pub fn check_depth(json: &str, max: usize) -> Result<usize, ()> {
+/// How deeply `json` nests arrays and objects, or `None` past `max` (a scan, no recursion).
+pub fn check_depth(json: &str, max: usize) -> Option<usize> {
     let (mut depth, mut deepest) = (0usize, 0usize);
     let (mut in_string, mut escaped) = (false, false);
     for byte in json.bytes() {
@@ -129,7 +129,7 @@ pub fn check_depth(json: &str, max: usize) -> Result<usize, ()> {
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
-                    return Err(());
+                    return None;
                 }
                 deepest = deepest.max(depth);
             }
@@ -137,7 +137,7 @@ pub fn check_depth(json: &str, max: usize) -> Result<usize, ()> {
             _ => {}
         }
     }
-    Ok(deepest)
+    Some(deepest)
 }
 
 /// Depth of a JSON value (arrays and objects), counted without recursion.

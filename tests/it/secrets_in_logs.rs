@@ -58,7 +58,7 @@ async fn no_secret_reaches_the_log_wherever_the_request_puts_it() {
     let (path, binary) = FUNCTIONS[0];
     let function = FunctionProcess::start(binary, path, &env());
     let url = &function.url;
-    let partly = format!("Leaky-cron-%53ecret-9071"); // one letter encoded
+    let partly = "Leaky-cron-%53ecret-9071".to_string(); // one letter encoded
     let twice = encoded(&encoded(SECRET));
     let placements = vec![
         format!("{url}?dry_run=1?secret={SECRET}"),

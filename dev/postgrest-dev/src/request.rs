@@ -57,7 +57,9 @@ impl ApiRequest {
         let resource = resource(path)?;
         let (schema, profile_response) = schema(&method, &headers, schemas)?;
         check_method(&method, &resource)?;
-        crate::query::check_query_length(raw_query)?;
+        if let Some(too_long) = crate::query::query_too_long(raw_query) {
+            return Err(too_long);
+        }
         let pairs = decode_query(raw_query);
         let is_read = matches!(method, Method::GET | Method::HEAD);
         let mode = if is_read && matches!(resource, Resource::Rpc(_)) {

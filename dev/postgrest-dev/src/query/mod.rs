@@ -118,20 +118,22 @@ fn not_embedded(name: &str) -> ApiError {
 /// exhaust memory or time.
 pub(crate) const MAX_QUERY_BYTES: usize = 16 * 1024;
 
-/// PGRST100 for a query string over [`MAX_QUERY_BYTES`].
-pub(crate) fn check_query_length(raw: &str) -> ApiResult<()> {
+/// PGRST100 for a query string over [`MAX_QUERY_BYTES`], `None` for one within it.
+pub(crate) fn query_too_long(raw: &str) -> Option<ApiError> {
     if raw.len() <= MAX_QUERY_BYTES {
-        return Ok(());
+        return None;
     }
-    Err(ApiError::new(
-        400,
-        "PGRST100",
-        format!(
-            "query string too long: {} bytes (at most {MAX_QUERY_BYTES})",
-            raw.len()
-        ),
+    Some(
+        ApiError::new(
+            400,
+            "PGRST100",
+            format!(
+                "query string too long: {} bytes (at most {MAX_QUERY_BYTES})",
+                raw.len()
+            ),
+        )
+        .hint("Send long argument lists to /rpc functions in a POST body instead."),
     )
-    .hint("Send long argument lists to /rpc functions in a POST body instead."))
 }
 
 /// Splits a raw query string into decoded pairs (`+` is a space; keys without `=` are ignored).
