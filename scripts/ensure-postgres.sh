@@ -131,8 +131,16 @@ start_cluster() {
         exit 1
     fi
     say "starting cluster $version/$name"
-    pg_ctlcluster "$version" "$name" start >&2 \
-        || die "pg_ctlcluster $version $name start failed; see its log: $log"
+    # The server outlives this script: it must not inherit our open files beyond stdio, or
+    # it holds them for its whole life — under `flock /tmp/supacron-build.lock scripts/…`
+    # that is the team's build lock, held until the server stops.
+    (
+        for fd in /proc/self/fd/*; do
+            fd="${fd##*/}"
+            if [[ "$fd" -gt 2 ]]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+        done
+        exec pg_ctlcluster "$version" "$name" start >&2
+    ) || die "pg_ctlcluster $version $name start failed; see its log: $log"
 }
 
 wait_until_ready() {

@@ -15,7 +15,7 @@
 use http::HeaderMap;
 
 use crate::config::{Config, ConfigError};
-use crate::job::Job;
+use crate::jobs::catalog::Job;
 
 /// Why a request may not run the job.
 #[derive(Debug, thiserror::Error)]

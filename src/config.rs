@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use once_cell::sync::Lazy;
 
-use crate::job::Job;
+use crate::jobs::catalog::Job;
 use crate::logging::LogFormat;
 use crate::secret::Secret;
 

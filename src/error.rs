@@ -35,7 +35,7 @@ pub enum AppError {
         retry_after_secs: u64,
     },
     /// Supabase failed: 503 when unreachable or timing out (the answer says what the run
-    /// had committed before: [`crate::run::RunFailure::public_message`]),
+    /// had committed before: [`crate::invocation::RunFailure::public_message`]),
     /// 502 when it answered with an error.
     #[error(transparent)]
     Supabase(#[from] SupabaseError),

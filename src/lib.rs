@@ -7,10 +7,12 @@
 //! - [`auth`]: `CRON_SECRET` / `INTERNAL_API_KEY` checks in constant time;
 //! - [`function`]: the front door of every function (methods, auth, answers, errors, logs);
 //! - [`supabase`]: the PostgREST client with the service-role key;
-//! - [`jobs`]: the jobs themselves;
+//! - [`jobs`]: the jobs themselves, and their catalog ([`jobs::catalog`]: names, paths,
+//!   schedules);
 //! - [`status`]: the run history and queues as a report, verdicts and a page;
 //! - [`console`]: the status page's operator console (sign-in, actions, drill-downs);
-//! - [`run`], [`job`], [`error`], [`logging`], [`secret`]: the shared vocabulary.
+//! - [`invocation`], [`error`], [`logging`], [`secret`]: the shared vocabulary (one run of
+//!   one job, what it reports, its errors, logs and secrets).
 
 pub mod auth;
 pub mod cli;
@@ -18,15 +20,14 @@ pub mod config;
 pub mod console;
 pub mod error;
 pub mod function;
-pub mod job;
+pub mod invocation;
 pub mod jobs;
 pub mod llm;
 pub mod logging;
 pub mod redact;
 pub mod retry;
-pub mod run;
 pub mod secret;
 pub mod status;
 pub mod supabase;
 
-pub use job::Job;
+pub use jobs::catalog::Job;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::job::Job;
+use crate::jobs::catalog::Job;
 
 /// How often a running job says it is still going.
 pub const EVERY: Duration = Duration::from_secs(30);

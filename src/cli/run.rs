@@ -15,8 +15,8 @@ use http::StatusCode;
 use super::progress;
 use crate::config::Config;
 use crate::function::{FunctionRequest, FunctionResponse, handle};
-use crate::job::Job;
-use crate::run::Trigger;
+use crate::invocation::Trigger;
+use crate::jobs::catalog::Job;
 
 /// Exit code of a completed run.
 pub const EXIT_COMPLETED: u8 = 0;

@@ -25,7 +25,7 @@ use super::shutdown::Shutdown;
 use crate::config::Config;
 use crate::function::status;
 use crate::function::{FunctionRequest, FunctionResponse, handle};
-use crate::job::Job;
+use crate::jobs::catalog::Job;
 
 /// Request bodies are read up to this size (the status console's forms; the jobs take no
 /// input); a longer body is dropped and the request is served without it.

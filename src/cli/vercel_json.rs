@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::cron::{CronError, CronSchedule};
-use crate::job::Job;
+use crate::jobs::catalog::Job;
 
 /// The repository's `vercel.json` at build time.
 pub const BUILT_IN: &str = include_str!("../../vercel.json");

@@ -25,9 +25,9 @@ use super::store::{self, Action};
 use crate::error::AppError;
 use crate::function::status::{MAX_DURATION_SECS, PATH};
 use crate::function::{Access, Admitted, FunctionRequest, FunctionResponse, handle};
-use crate::job::Job;
+use crate::invocation::Trigger;
+use crate::jobs::catalog::Job;
 use crate::jobs::schedule::MAX_TICK_ATTEMPTS;
-use crate::run::Trigger;
 use crate::supabase::Supabase;
 
 /// The actions a signed-in operator can post (besides `sign_in` and `sign_out`).

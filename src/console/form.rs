@@ -6,7 +6,7 @@ use http::HeaderMap;
 use http::header::CONTENT_TYPE;
 use uuid::Uuid;
 
-use crate::job::Job;
+use crate::jobs::catalog::Job;
 
 /// The fields of one form, in order (a field may repeat: ticked checkboxes).
 #[derive(Clone, Debug, Default)]

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::Console;
 use super::html::{Cell, col, link, submit, table};
-use crate::job::Job;
+use crate::jobs::catalog::Job;
 use crate::status::Report;
 use crate::status::health::first_line;
 use crate::status::html::escape;

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::Function;
 use crate::error::AppError;
-use crate::job::Job;
-use crate::run::{RunFailure, RunSummary};
+use crate::invocation::{RunFailure, RunSummary};
+use crate::jobs::catalog::Job;
 
 /// A complete answer: status, headers, body.
 #[derive(Clone, Debug)]

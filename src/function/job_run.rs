@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::record::{Begun, Recorder};
 use crate::config::{Config, JobConfig};
+use crate::invocation::{RunContext, RunFailure, RunSummary, Trigger};
 use crate::jobs::JobEntry;
-use crate::run::{RunContext, RunFailure, RunSummary, Trigger};
 use crate::supabase::Supabase;
 
 /// How one admitted run went.

@@ -9,7 +9,7 @@ use tracing::field::display;
 use super::{Function, FunctionRequest, FunctionResponse};
 use crate::auth;
 use crate::error::AppError;
-use crate::run::Trigger;
+use crate::invocation::Trigger;
 use crate::supabase::SupabaseError;
 
 /// What one request did, for its line.

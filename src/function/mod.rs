@@ -38,9 +38,9 @@ use crate::auth::{self, AuthError};
 use crate::config::{Config, ConfigError, JobConfig};
 use crate::console::Session;
 use crate::error::AppError;
-use crate::job::Job;
+use crate::invocation::{RunFailure, RunSummary};
+use crate::jobs::catalog::Job;
 use crate::jobs::{self, JobEntry};
-use crate::run::{RunFailure, RunSummary};
 
 pub use self::answer::FunctionResponse;
 pub use self::request::FunctionRequest;

@@ -20,8 +20,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::config::Config;
+use crate::invocation::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::jobs::IdleCheck;
-use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::supabase::Supabase;
 
 /// Longest error summary stored (characters).

@@ -7,8 +7,8 @@ use std::time::Duration;
 use http::{HeaderMap, Method, Uri, header};
 
 use crate::auth;
-use crate::job::Job;
-use crate::run::Trigger;
+use crate::invocation::Trigger;
+use crate::jobs::catalog::Job;
 
 /// The parts of an HTTP request a function looks at.
 #[derive(Clone, Debug)]

@@ -17,4 +17,11 @@ impl FailureLog {
     pub fn admit(&self) -> bool {
         self.lines.fetch_add(1, Ordering::Relaxed) < MAX_FAILURE_LINES
     }
+
+    /// How many failures were counted past the cap, and so not logged.
+    pub fn unlogged(&self) -> usize {
+        self.lines
+            .load(Ordering::Relaxed)
+            .saturating_sub(MAX_FAILURE_LINES)
+    }
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::AppError;
-use crate::run::RunContext;
+use crate::invocation::RunContext;
 use crate::supabase::Supabase;
 
 /// The answer of `acquire_job_lock`.

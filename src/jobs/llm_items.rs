@@ -9,10 +9,10 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::error::AppError;
+use crate::invocation::{RunContext, RunStatus};
 use crate::llm::{
     ChatMessage, Completion, Llm, LlmError, LlmErrorClass, MIN_CALL_BUDGET, OFFLINE_MODEL, Usage,
 };
-use crate::run::{RunContext, RunStatus};
 
 /// How one item ended.
 pub enum ItemOutcome {

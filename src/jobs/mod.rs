@@ -3,6 +3,7 @@
 //! [`JobEntry`] names a job and its run; a function binary links only its own entry, and
 //! [`run`] dispatches an authorized, configured invocation to any job.
 
+pub mod catalog;
 pub mod failure_log;
 pub mod lease;
 pub mod llm_items;
@@ -19,9 +20,9 @@ use serde_json::{Value, json};
 
 use crate::config::JobConfig;
 use crate::error::AppError;
-use crate::job::Job;
+use crate::invocation::{RunContext, RunFailure, RunSummary};
+use crate::jobs::catalog::Job;
 use crate::llm::Llm;
-use crate::run::{RunContext, RunFailure, RunSummary};
 use crate::supabase::Supabase;
 
 /// What a job's run returns: a boxed future, so every job fits one function pointer type.

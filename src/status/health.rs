@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{JobSummary, QueueHealth, Report};
-use crate::job::Job;
+use crate::jobs::catalog::Job;
 
 /// Due work older than this makes a tile amber.
 pub const STALE_DUE_SECS: i64 = 3600;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::{Value, json};
+use supacron::invocation::RunStatus;
 use supacron::jobs::patch::store;
-use supacron::run::RunStatus;
 use testkit::TestEnv;
 use testkit::factory::{self, NewCharacter, NewConversation, NewPatchJob};
 
@@ -382,10 +382,10 @@ async fn dry_runs_change_nothing_enqueue_is_idempotent_and_requeue_revives() {
     )
     .await;
 
-    let ctx = supacron::run::RunContext::new(
+    let ctx = supacron::invocation::RunContext::new(
         uuid::Uuid::new_v4(),
         supacron::Job::Patch,
-        supacron::run::Trigger::Manual,
+        supacron::invocation::Trigger::Manual,
         true,
         BUDGET,
     );

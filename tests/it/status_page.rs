@@ -9,10 +9,9 @@ use supacron::function::{handle, status};
 use testkit::TestEnv;
 use testkit::factory::{self, NewCronRun, NewPatchJob};
 
-use crate::operations::{config, request};
+use crate::support::front_door::{SECRET, config, request};
 use crate::support::function_process::{FunctionProcess, STATUS, send};
 
-const SECRET: &str = "operations-secret-12345";
 const HOSTILE: &str = r#"<script>alert("pwned")</script> & 'quoted' <img src=x onerror=alert(1)>"#;
 
 /// A database where patch's last scheduled run failed with a hostile error text, other

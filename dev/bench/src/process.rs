@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use supacron::Job;
 use supacron::config::Tunables;
+use supacron::invocation::{RunContext, Trigger};
 use supacron::jobs::patch::{self, PatchSettings};
-use supacron::run::{RunContext, Trigger};
 use testkit::TestEnv;
 use uuid::Uuid;
 

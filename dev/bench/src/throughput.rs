@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use supacron::Job;
 use supacron::config::{SupabaseConfig, Tunables};
+use supacron::invocation::{RunContext, Trigger};
 use supacron::jobs::patch::{self, PatchSettings};
-use supacron::run::{RunContext, Trigger};
 use supacron::secret::Secret;
 use supacron::supabase::Supabase;
 use testkit::TestEnv;

@@ -18,8 +18,8 @@ use supacron::cli::scheduler::{HttpRunner, InProcessRunner, Scheduler, SystemClo
 use supacron::cli::shutdown::{self, Signals};
 use supacron::cli::{run, serve, vercel_json};
 use supacron::config::Config;
+use supacron::invocation::Trigger;
 use supacron::logging::{self, LogFormat, LogTarget};
-use supacron::run::Trigger;
 
 use args::{Cli, Command, RunArgs, SchedulerArgs, ServeArgs};
 

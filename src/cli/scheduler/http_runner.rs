@@ -33,7 +33,7 @@ use super::clock::Clock;
 use super::runner::{Runner, Tick};
 use crate::cli::shutdown::Shutdown;
 use crate::config::Config;
-use crate::job::Job;
+use crate::jobs::catalog::Job;
 use crate::secret::Secret;
 
 /// How much longer than the job's `maxDuration` the scheduler waits for an answer.

@@ -32,7 +32,7 @@ pub use runner::{InProcessRunner, Runner, Tick};
 
 use super::shutdown::Shutdown;
 use super::vercel_json::CronEntry;
-use crate::job::Job;
+use crate::jobs::catalog::Job;
 
 /// A tick later than this is logged as late.
 const LATE_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(60);

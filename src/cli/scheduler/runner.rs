@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use crate::cli::progress;
 use crate::config::Config;
 use crate::function::{FunctionRequest, handle};
-use crate::job::Job;
-use crate::run::Trigger;
+use crate::invocation::Trigger;
+use crate::jobs::catalog::Job;
 
 /// One tick of one job, as the scheduler fires it.
 #[derive(Clone, Debug, PartialEq, Eq)]

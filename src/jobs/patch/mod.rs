@@ -33,17 +33,16 @@ use uuid::Uuid;
 
 use self::plan::{Unit, UnitPlan, group_units, plan_unit};
 use self::store::{Claimed, DeadJob, QueueCounts, UnitAction, UnitResult};
+use super::failure_log::FailureLog;
 use crate::config::Tunables;
 use crate::error::{AppError, cap_error};
+use crate::invocation::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::retry::RetryPolicy;
-use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::supabase::Supabase;
 
 /// Seconds a lease outlives the run's remaining budget (a killed run's jobs are reclaimed
 /// this long after its budget ends).
 const LEASE_MARGIN_SECS: u64 = 30;
-/// Failures logged one line each per run; the rest are only counted.
-const MAX_FAILURE_LINES: usize = 20;
 
 /// How the patch job runs.
 #[derive(Clone, Debug)]
@@ -72,7 +71,7 @@ impl PatchSettings {
 }
 
 /// The counts a patch run answers (seed 000's health check fields, plus ours).
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct PatchReport {
     /// Jobs claimed and handled by this run.
     pub processed: usize,
@@ -95,8 +94,9 @@ pub struct PatchReport {
     /// Open jobs by status (dry runs only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue: Option<QueueCounts>,
+    /// Failures logged one line each per run; the rest are only counted.
     #[serde(skip)]
-    failures_logged: usize,
+    failures: FailureLog,
 }
 
 /// The answer of a run that finds no job due (most ticks; see [`crate::jobs::IdleCheck`]).
@@ -183,11 +183,9 @@ async fn pass(
             }
         },
     };
-    if report.failures_logged > MAX_FAILURE_LINES {
-        tracing::warn!(
-            unlogged = report.failures_logged - MAX_FAILURE_LINES,
-            "more job failures not logged"
-        );
+    let unlogged = report.failures.unlogged();
+    if unlogged > 0 {
+        tracing::warn!(unlogged, "more job failures not logged");
     }
     let left_work = stopped_early && report.remaining.unwrap_or(1) > 0;
     let status = if report.failed_count + report.dead_count > 0 || left_work {
@@ -370,8 +368,7 @@ fn job_ids(unit: &Unit) -> Vec<i64> {
 }
 
 fn log_failure(report: &mut PatchReport, job_id: i64, status: &str, reason: &str) {
-    report.failures_logged += 1;
-    if report.failures_logged <= MAX_FAILURE_LINES {
+    if report.failures.admit() {
         tracing::warn!(job_id, status, reason = %cap_error(reason), "patch job failed");
     }
 }

@@ -28,9 +28,9 @@ use super::lease::{self, Held};
 use super::llm_items::{self, Generated, ItemOutcome, Tally};
 use crate::config::Tunables;
 use crate::error::{AppError, cap_error};
+use crate::invocation::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::jobs::rows::{RawRows, decode_rows};
 use crate::llm::Llm;
-use crate::run::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::supabase::Supabase;
 
 /// Failed generations after which a tick is no longer retried.

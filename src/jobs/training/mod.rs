@@ -12,7 +12,7 @@ pub mod rewards;
 
 use serde::Serialize;
 
-use crate::run::{RunStatus, RunSummary};
+use crate::invocation::{RunStatus, RunSummary};
 
 /// Decisions per round trip.
 pub const BATCH: usize = 1000;

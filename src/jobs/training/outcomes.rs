@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{BATCH, TrainingReport};
 use crate::error::AppError;
-use crate::run::{RunContext, RunFailure, RunSummary};
+use crate::invocation::{RunContext, RunFailure, RunSummary};
 use crate::supabase::Supabase;
 
 #[derive(Deserialize)]

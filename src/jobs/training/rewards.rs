@@ -13,8 +13,8 @@ use super::reward_fn::{
 };
 use super::{BATCH, TrainingReport};
 use crate::error::{AppError, cap_error};
+use crate::invocation::{RunContext, RunFailure, RunSummary};
 use crate::jobs::rows::{RawRows, decode_rows};
-use crate::run::{RunContext, RunFailure, RunSummary};
 use crate::supabase::Supabase;
 
 /// A decision waiting for its reward (`pending_rewards`).

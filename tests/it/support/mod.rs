@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod console;
+pub mod front_door;
 pub mod function_process;
 pub mod llm;
 pub mod patch;

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::job::Job;
+use crate::jobs::catalog::Job;
 use crate::supabase::SupabaseError;
 
 /// Who started a run.

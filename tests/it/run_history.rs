@@ -7,54 +7,21 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
-use http::{HeaderMap, HeaderValue, Method, Uri};
+use http::Method;
 use serde_json::{Value, json};
 use supacron::Job;
 use supacron::config::Config;
 use supacron::function::record::{Begun, Recorder};
-use supacron::function::{FunctionRequest, FunctionResponse, handle};
+use supacron::function::{FunctionResponse, handle};
+use supacron::invocation::{RunContext, RunStatus, RunSummary, Trigger};
 use supacron::jobs;
-use supacron::run::{RunContext, RunStatus, RunSummary, Trigger};
 use testkit::TestEnv;
 use testkit::factory::{self, NewConversation, NewCronRun, NewJobLock, NewPatchJob, NewSchedule};
 use uuid::Uuid;
 
+use crate::support::front_door::{SECRET, config, request};
 use crate::support::function_process::{FUNCTIONS, FunctionProcess, send};
 use crate::support::patch::supabase;
-
-const SECRET: &str = "operations-secret-12345";
-
-/// The configuration a deployment of `env` would have, plus `extra` variables.
-pub fn config(env: &TestEnv, extra: &[(&str, &str)]) -> Config {
-    let mut vars: HashMap<String, String> = [
-        ("CRON_SECRET", SECRET.to_string()),
-        ("SUPABASE_URL", env.rest_url()),
-        ("SUPABASE_SERVICE_ROLE_KEY", env.service_key.clone()),
-        ("SUPACRON_LLM_PROVIDER", "offline".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    for (k, v) in extra {
-        vars.insert(k.to_string(), v.to_string());
-    }
-    Config::from_lookup(|name| vars.get(name).cloned())
-}
-
-/// A request as Vercel Cron (`cron = true`) or a person with curl would send it.
-pub fn request(method: Method, uri: &str, secret: Option<&str>, cron: bool) -> FunctionRequest {
-    let mut headers = HeaderMap::new();
-    if let Some(secret) = secret {
-        headers.insert(
-            "authorization",
-            HeaderValue::from_str(&format!("Bearer {secret}")).unwrap(),
-        );
-    }
-    if cron {
-        headers.insert("user-agent", HeaderValue::from_static("vercel-cron/1.0"));
-    }
-    FunctionRequest::new(method, uri.parse::<Uri>().unwrap(), headers)
-}
 
 fn body(response: &FunctionResponse) -> Value {
     serde_json::from_str(&response.body).unwrap()

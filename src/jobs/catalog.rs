@@ -1,8 +1,16 @@
-//! `Job`: the five jobs supacron runs, with everything that is fixed per job.
+//! The job catalog: the five jobs supacron runs, with everything that is fixed per job.
 //!
 //! One place answers "what is this job called, where is it served, who may call it,
 //! what configuration does it need and how long may it run". The values of
 //! [`Job::max_duration_secs`] mirror `vercel.json` (a test keeps the two equal).
+//!
+//! Each job has one name in the code and in the data: [`Job::name`] (`cron_runs.job`,
+//! answers, logs, `supacron run <name>`), the same word as its variant and its module
+//! under [`crate::jobs`]. What the outside world calls it besides is listed here and only
+//! here: its URL path ([`Job::path`], which also names its function binary in
+//! `Cargo.toml`) and the training scheduler's names it is still called by
+//! ([`Job::aliases`]). The rewards job, for one, is `Job::Rewards` / `rewards` /
+//! [`crate::jobs::training::rewards`], served at `/api/training/calculate-pending`.
 
 use std::fmt;
 
@@ -53,17 +61,22 @@ impl Job {
         }
     }
 
-    /// Finds a job by name, path, or seed 002's names (`rewards`, `calculate-pending`).
+    /// Other names the job is called by, accepted by [`Job::from_name`]: the training
+    /// scheduler's (the last segment of its path, and the singular).
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Job::Rewards => &["calculate-pending", "reward"],
+            Job::Outcomes => &["outcome"],
+            Job::Patch | Job::Memory | Job::Schedule => &[],
+        }
+    }
+
+    /// Finds a job by name, path, or alias ([`Job::aliases`]).
     pub fn from_name(name: &str) -> Option<Job> {
         let name = name.trim().trim_end_matches('/');
         Job::ALL
             .into_iter()
-            .find(|job| job.name() == name || job.path() == name)
-            .or(match name {
-                "calculate-pending" | "reward" => Some(Job::Rewards),
-                "outcome" => Some(Job::Outcomes),
-                _ => None,
-            })
+            .find(|job| job.name() == name || job.path() == name || job.aliases().contains(&name))
     }
 
     /// Whether `x-internal-api-key` (seed 002's credential) is accepted besides `CRON_SECRET`.
