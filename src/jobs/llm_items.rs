@@ -1,15 +1,17 @@
 //! What the two LLM jobs (memory, schedule) share per item: making its text with the
 //! configured LLM or the offline stand-in ([`generate`]), running items with bounded
 //! concurrency and tallying how each ended ([`run_items`]) into the counts both jobs answer
-//! ([`Tally`]), and the status those counts give a run ([`status`]).
+//! ([`Tally`]), and the status those counts give a run ([`status`]). Every call goes through
+//! the run's [`CallGate`], which counts what it was billed.
 
 use std::future::Future;
 
 use futures_util::StreamExt;
 use serde::Serialize;
 
+use super::call_gate::CallGate;
 use crate::error::AppError;
-use crate::invocation::{RunContext, RunStatus};
+use crate::invocation::RunStatus;
 use crate::llm::{
     ChatMessage, Completion, Llm, LlmError, LlmErrorClass, MIN_CALL_BUDGET, OFFLINE_MODEL, Usage,
 };
@@ -41,15 +43,20 @@ pub struct Tally {
     /// Items someone else wrote first (the memory job answers them as `skipped`).
     #[serde(skip)]
     pub not_written: usize,
-    /// LLM usage of the calls that answered.
+    /// What the provider billed: every billed call, usable or not (`unusable_calls`).
     #[serde(flatten)]
     pub usage: Usage,
 }
 
 /// Runs `work` (one future per item, made by the caller so that no closure is held across an
 /// await, which would defeat the `Send` proof of the function's handler) with at most
-/// `concurrency` in flight. Returns the tally and the first Supabase error, if any.
-pub async fn run_items<F>(work: Vec<F>, concurrency: u64) -> (Tally, Option<AppError>)
+/// `concurrency` in flight, its calls through `gate`. Returns the tally (with everything
+/// `gate` counted as billed) and the first Supabase error, if any.
+pub async fn run_items<F>(
+    gate: &CallGate<'_>,
+    work: Vec<F>,
+    concurrency: u64,
+) -> (Tally, Option<AppError>)
 where
     F: Future<Output = Result<ItemOutcome, AppError>>,
 {
@@ -62,16 +69,11 @@ where
         .collect()
         .await;
     let mut first_error = None;
+    tally.usage = gate.usage();
     for outcome in outcomes {
         match outcome {
-            Ok(ItemOutcome::Written(completion)) => {
-                tally.ok_count += 1;
-                completion.iter().for_each(|c| tally.usage.add(c));
-            }
-            Ok(ItemOutcome::NotWritten(completion)) => {
-                tally.not_written += 1;
-                completion.iter().for_each(|c| tally.usage.add(c));
-            }
+            Ok(ItemOutcome::Written(_)) => tally.ok_count += 1,
+            Ok(ItemOutcome::NotWritten(_)) => tally.not_written += 1,
             Ok(ItemOutcome::Failed) => tally.failed_count += 1,
             Ok(ItemOutcome::Left) => tally.left_for_later += 1,
             Err(error) => {
@@ -96,23 +98,26 @@ pub fn status(tally: &Tally, others: usize, remaining: i64) -> RunStatus {
 pub enum Generated<T> {
     /// The parsed text, and the call that made it (`None` offline).
     Done(T, Option<Completion>),
-    /// The budget is spent: leave the item for the next run.
+    /// Not started, or its retry deferred: leave the item untouched for the next run.
     Left,
     /// The call failed, or its answer was unusable.
     Failed(LlmError),
 }
 
 /// Makes one item's text: offline, `offline()`; else a call with `messages()` whose answer
-/// `parse` reads. An item starts only with at least [`MIN_CALL_BUDGET`] left, and a
-/// retryable failure that used up the budget leaves the item instead of failing it.
+/// `parse` reads. An item starts only with at least [`MIN_CALL_BUDGET`] left; a retry the
+/// budget cannot afford ([`LlmErrorClass::Deferred`]) or a retryable failure that used up
+/// the budget leaves the item instead of failing it. Whatever the provider billed is counted
+/// in `gate`, unusable answers included.
 pub async fn generate<T>(
-    ctx: &RunContext,
+    gate: &CallGate<'_>,
     llm: &Llm,
     max_tokens: u64,
     messages: impl FnOnce() -> Vec<ChatMessage>,
     parse: impl FnOnce(&str) -> Result<T, LlmError>,
     offline: impl FnOnce() -> T,
 ) -> Generated<T> {
+    let ctx = gate.ctx;
     if ctx.remaining() < MIN_CALL_BUDGET {
         return Generated::Left;
     }
@@ -120,18 +125,36 @@ pub async fn generate<T>(
         Llm::Offline => return Generated::Done(offline(), None),
         Llm::Minimax(client) => client,
     };
-    let answered = client
+    let answered = match client
         .chat(&messages(), max_tokens as u32, ctx.remaining())
         .await
-        .and_then(|completion| parse(&completion.content).map(|text| (text, completion)));
+    {
+        Ok(completion) => match parse(&completion.content) {
+            Ok(text) => Ok((text, completion)),
+            Err(error) => Err(error.billed(completion.usage())),
+        },
+        Err(error) => Err(error),
+    };
     match answered {
-        Ok((text, completion)) => Generated::Done(text, Some(completion)),
-        Err(error)
-            if error.class == LlmErrorClass::Retryable && ctx.remaining() < MIN_CALL_BUDGET =>
-        {
-            Generated::Left
+        Ok((text, completion)) => {
+            gate.count(&completion.usage());
+            Generated::Done(text, Some(completion))
         }
-        Err(error) => Generated::Failed(error),
+        Err(error) => {
+            gate.count(&error.billed);
+            let cut_by_budget =
+                error.class == LlmErrorClass::Retryable && ctx.remaining() < MIN_CALL_BUDGET;
+            if error.class == LlmErrorClass::Deferred || cut_by_budget {
+                tracing::info!(
+                    http_status = error.status,
+                    error = %error,
+                    "item left for the next run, untouched: its retry does not fit this run"
+                );
+                Generated::Left
+            } else {
+                Generated::Failed(error)
+            }
+        }
     }
 }
 

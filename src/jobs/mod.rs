@@ -3,6 +3,7 @@
 //! [`JobEntry`] names a job and its run; a function binary links only its own entry, and
 //! [`run`] dispatches an authorized, configured invocation to any job.
 
+pub mod call_gate;
 pub mod catalog;
 pub mod failure_log;
 pub mod lease;

@@ -3,15 +3,19 @@
 //! Every call has a connect timeout and a whole-call timeout (`MINIMAX_TIMEOUT_SECS`, cut to
 //! what the run has left). 429, 5xx, transport errors and timeouts are retried with
 //! exponential backoff and jitter, honouring `Retry-After`, but only while the run's budget
-//! allows another try. Other 4xx and an answer with `base_resp.status_code != 0` (MiniMax's
-//! own error signal, sent with HTTP 200) are [`LlmErrorClass::Rejected`]. The key travels
-//! only in the `Authorization` header; logs carry sizes, statuses and durations only.
+//! allows another try; a wait the budget cannot afford is
+//! [`Deferred`](super::LlmErrorClass::Deferred): the item is left for a later run, not
+//! failed. Other 4xx and an answer with `base_resp.status_code != 0` (MiniMax's own error
+//! signal, sent with HTTP 200) are [`Rejected`](super::LlmErrorClass::Rejected). A failed
+//! call the provider billed (HTTP 200 with unusable content) carries its usage
+//! (`LlmError::billed`), so every billed token is counted. The key travels only in the
+//! `Authorization` header; logs carry sizes, statuses and durations only.
 
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::{ChatMessage, Completion, LlmError, MIN_CALL_BUDGET};
+use super::{ChatMessage, Completion, LlmError, MIN_CALL_BUDGET, Usage};
 use crate::config::LlmConfig;
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
@@ -144,7 +148,7 @@ impl MinimaxClient {
         loop {
             let left = budget.saturating_sub(started.elapsed());
             if left < MIN_CALL_BUDGET {
-                return Err(LlmError::retryable(
+                return Err(LlmError::deferred(
                     None,
                     "the run's time budget is spent; a later run tries again",
                 ));
@@ -160,15 +164,22 @@ impl MinimaxClient {
             let delay =
                 retry_after.unwrap_or_else(|| self.backoff.delay(attempt - 1, fastrand::f64()));
             let after_wait = budget.saturating_sub(started.elapsed() + delay);
+            // A wait this run cannot afford is not the item's failure: it is deferred,
+            // and the job leaves the item untouched for the next run (issue #21).
             if delay > MAX_RETRY_AFTER || after_wait < MIN_CALL_BUDGET {
-                return Err(LlmError {
-                    message: format!(
-                        "{}; no retry: waiting {} ms would leave too little of the run's budget",
+                let why = if delay > MAX_RETRY_AFTER {
+                    "longer than the 60 s this run waits at most"
+                } else {
+                    "more than the run's budget leaves"
+                };
+                return Err(LlmError::deferred(
+                    error.status,
+                    format!(
+                        "{}; retry deferred to a later run: waiting {} ms is {why}",
                         error.message,
                         delay.as_millis()
                     ),
-                    ..error
-                });
+                ));
             }
             tracing::debug!(
                 status = error.status,
@@ -228,16 +239,30 @@ impl MinimaxClient {
             };
             return Err((error, retry_after));
         }
+        // An HTTP 2xx answer is a call the provider may have billed: whatever happens to
+        // its content, its usage is counted (an unreadable body counts as one call).
         let answer: ChatResponse = serde_json::from_slice(&bytes).map_err(|e| {
             (
                 LlmError::output(format!(
                     "MiniMax's answer is not a chat completion ({} bytes): {e}",
                     bytes.len()
-                )),
+                ))
+                .billed(Usage::call(None, None)),
                 None,
             )
         })?;
+        let usage = answer.usage.as_ref();
+        let billed = Usage::call(
+            usage.and_then(|u| u.prompt_tokens),
+            usage.and_then(|u| u.completion_tokens),
+        );
         if let Some(base) = answer.base_resp.as_ref().filter(|b| b.status_code != 0) {
+            // MiniMax's own error signal: billed only when it reports tokens.
+            let billed = if billed.tokens() > 0 {
+                billed
+            } else {
+                Usage::default()
+            };
             return Err((
                 LlmError::rejected(
                     Some(status),
@@ -253,7 +278,8 @@ impl MinimaxClient {
                     )
                     .trim_end()
                     .to_string(),
-                ),
+                )
+                .billed(billed),
                 None,
             ));
         }
@@ -268,15 +294,19 @@ impl MinimaxClient {
             .unwrap_or_default();
         if content.is_empty() {
             return Err((
-                LlmError::output("MiniMax's answer has no content besides reasoning"),
+                LlmError::output(
+                    "MiniMax's answer has no content besides reasoning \
+                     (often: max_tokens ran out inside <think>; raise MINIMAX_MAX_TOKENS)",
+                )
+                .billed(billed),
                 None,
             ));
         }
         Ok(Completion {
             content,
             model: answer.model.unwrap_or_else(|| self.model.clone()),
-            prompt_tokens: answer.usage.as_ref().and_then(|u| u.prompt_tokens),
-            completion_tokens: answer.usage.as_ref().and_then(|u| u.completion_tokens),
+            prompt_tokens: usage.and_then(|u| u.prompt_tokens),
+            completion_tokens: usage.and_then(|u| u.completion_tokens),
         })
     }
 }

@@ -90,23 +90,63 @@ pub struct Completion {
     pub completion_tokens: Option<i32>,
 }
 
-/// Token usage of a run, summed over its calls.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+/// Token usage of a run, summed over its billed calls: every call the provider answered
+/// with a completion (HTTP 2xx), whether or not its content could be used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Usage {
-    /// LLM calls that answered (retries included).
+    /// Billed calls (usable or not; retries included).
     pub llm_calls: u64,
     /// Prompt tokens reported.
     pub prompt_tokens: u64,
     /// Completion tokens reported.
     pub completion_tokens: u64,
+    /// Billed calls whose content could not be used (garbage, reasoning only, wrong
+    /// fields, or an error MiniMax billed): paid for, nothing written.
+    pub unusable_calls: u64,
 }
 
 impl Usage {
+    /// The usage of one billed call with these reported token counts.
+    pub fn call(prompt_tokens: Option<i32>, completion_tokens: Option<i32>) -> Usage {
+        Usage {
+            llm_calls: 1,
+            prompt_tokens: prompt_tokens.unwrap_or(0).max(0) as u64,
+            completion_tokens: completion_tokens.unwrap_or(0).max(0) as u64,
+            unusable_calls: 0,
+        }
+    }
+
+    /// The same usage, its calls counted as unusable.
+    pub fn unusable(self) -> Usage {
+        Usage {
+            unusable_calls: self.llm_calls,
+            ..self
+        }
+    }
+
     /// Adds one completion's usage.
     pub fn add(&mut self, completion: &Completion) {
-        self.llm_calls += 1;
-        self.prompt_tokens += completion.prompt_tokens.unwrap_or(0).max(0) as u64;
-        self.completion_tokens += completion.completion_tokens.unwrap_or(0).max(0) as u64;
+        self.add_usage(&completion.usage());
+    }
+
+    /// Adds `other`.
+    pub fn add_usage(&mut self, other: &Usage) {
+        self.llm_calls += other.llm_calls;
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.unusable_calls += other.unusable_calls;
+    }
+
+    /// Prompt and completion tokens together (what the daily cap counts).
+    pub fn tokens(&self) -> u64 {
+        self.prompt_tokens + self.completion_tokens
+    }
+}
+
+impl Completion {
+    /// What this call cost.
+    pub fn usage(&self) -> Usage {
+        Usage::call(self.prompt_tokens, self.completion_tokens)
     }
 }
 
@@ -121,6 +161,10 @@ pub enum LlmErrorClass {
     Rejected,
     /// The model answered, but not in the requested shape: this item fails this run.
     Output,
+    /// The run declined a retry it cannot afford (a `Retry-After` or backoff longer than
+    /// what its budget leaves, or a `Retry-After` over 60 s): not the item's failure, it is
+    /// left untouched for the next run.
+    Deferred,
 }
 
 impl LlmErrorClass {
@@ -130,6 +174,7 @@ impl LlmErrorClass {
             LlmErrorClass::Retryable => "retryable",
             LlmErrorClass::Rejected => "rejected",
             LlmErrorClass::Output => "output",
+            LlmErrorClass::Deferred => "deferred",
         }
     }
 }
@@ -144,6 +189,9 @@ pub struct LlmError {
     pub status: Option<u16>,
     /// What went wrong, safe to store and log.
     pub message: String,
+    /// What the failed call was billed, when the provider answered and billed it (HTTP
+    /// 200 with content the job cannot use): counted like any other call.
+    pub billed: Usage,
 }
 
 impl fmt::Display for LlmError {
@@ -163,6 +211,15 @@ impl LlmError {
             class: LlmErrorClass::Output,
             status: None,
             message: message.into(),
+            billed: Usage::default(),
+        }
+    }
+
+    /// The same error, with the usage the provider billed for the call (counted unusable).
+    pub fn billed(self, usage: Usage) -> Self {
+        LlmError {
+            billed: usage.unusable(),
+            ..self
         }
     }
 
@@ -171,6 +228,16 @@ impl LlmError {
             class: LlmErrorClass::Retryable,
             status,
             message: message.into(),
+            billed: Usage::default(),
+        }
+    }
+
+    pub(crate) fn deferred(status: Option<u16>, message: impl Into<String>) -> Self {
+        LlmError {
+            class: LlmErrorClass::Deferred,
+            status,
+            message: message.into(),
+            billed: Usage::default(),
         }
     }
 
@@ -179,6 +246,7 @@ impl LlmError {
             class: LlmErrorClass::Rejected,
             status,
             message: message.into(),
+            billed: Usage::default(),
         }
     }
 }

@@ -113,7 +113,11 @@ async fn a_slow_answer_times_out_and_the_budget_stops_the_retries() {
         .chat(&prompt(), 256, Duration::from_millis(3500))
         .await
         .unwrap_err();
-    assert_eq!(error.class, LlmErrorClass::Retryable);
+    assert_eq!(
+        error.class,
+        LlmErrorClass::Deferred,
+        "the retry the budget cannot fit is deferred to a later run (issue #21): {error}"
+    );
     assert!(error.message.contains("timed out"), "{error}");
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -188,6 +192,29 @@ async fn a_refused_key_is_rejected_naming_the_variable_never_the_key() {
 }
 
 #[tokio::test]
+async fn a_retry_after_longer_than_a_minute_is_deferred_not_waited_for() {
+    let server = MockServer::start().await;
+    respond(
+        &server,
+        ResponseTemplate::new(429).insert_header("retry-after", "120"),
+    )
+    .await;
+    let started = Instant::now();
+    let error = llm::client(&server)
+        .chat(&prompt(), 256, BUDGET)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (error.class, error.status),
+        (LlmErrorClass::Deferred, Some(429))
+    );
+    assert!(error.message.contains("retry deferred"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(llm::requests(&server).await.len(), 1);
+    assert_eq!(error.billed.llm_calls, 0, "a 429 is not billed");
+}
+
+#[tokio::test]
 async fn reasoning_only_answers_are_output_errors() {
     let server = MockServer::start().await;
     respond(
@@ -200,4 +227,14 @@ async fn reasoning_only_answers_are_output_errors() {
         .await
         .unwrap_err();
     assert_eq!(error.class, LlmErrorClass::Output);
+    assert_eq!(
+        (
+            error.billed.llm_calls,
+            error.billed.unusable_calls,
+            error.billed.prompt_tokens,
+            error.billed.completion_tokens
+        ),
+        (1, 1, 9, 900),
+        "billed, so counted"
+    );
 }

@@ -11,6 +11,7 @@ mod console_browser;
 mod dev_script;
 mod functions_auth;
 mod llm_client;
+mod llm_spend;
 mod memory;
 mod patch_concurrency;
 mod patch_pipeline;

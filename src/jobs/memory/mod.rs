@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use self::prompt::Candidate;
+use super::call_gate::CallGate;
 use super::failure_log::FailureLog;
 use super::lease::{self, Held};
 use super::llm_items::{self, Generated, ItemOutcome, Tally};
@@ -165,12 +166,13 @@ async fn summarise_due(
         }
         fail_conversation(db, key.conversation_id, &error, now).await?;
     }
+    let gate = CallGate::new(ctx);
     let work: Vec<_> = decoded
         .rows
         .iter()
-        .map(|candidate| summarise_one(ctx, db, llm, settings, now, candidate, &failures))
+        .map(|candidate| summarise_one(&gate, db, llm, settings, now, candidate, &failures))
         .collect();
-    let (mut tally, error) = llm_items::run_items(work, settings.concurrency).await;
+    let (mut tally, error) = llm_items::run_items(&gate, work, settings.concurrency).await;
     tally.processed += decoded.refused.len();
     tally.failed_count += decoded.refused.len();
     report.skipped = tally.not_written;
@@ -179,7 +181,7 @@ async fn summarise_due(
 }
 
 async fn summarise_one(
-    ctx: &RunContext,
+    gate: &CallGate<'_>,
     db: &Supabase,
     llm: &Llm,
     settings: &MemorySettings,
@@ -192,7 +194,7 @@ async fn summarise_one(
         return Ok(ItemOutcome::Left);
     };
     let generated = llm_items::generate(
-        ctx,
+        gate,
         llm,
         settings.max_tokens,
         || prompt::messages(&input, max_chars),

@@ -23,6 +23,7 @@ use serde_json::json;
 
 use self::prompt::OpenTick;
 use self::slots::Plan;
+use super::call_gate::CallGate;
 use super::failure_log::FailureLog;
 use super::lease::{self, Held};
 use super::llm_items::{self, Generated, ItemOutcome, Tally};
@@ -246,12 +247,13 @@ async fn generate_open(
             )
             .await?;
     }
+    let gate = CallGate::new(ctx);
     let work: Vec<_> = decoded
         .rows
         .iter()
-        .map(|tick| generate_one(ctx, db, llm, settings, tick, &failures))
+        .map(|tick| generate_one(&gate, db, llm, settings, tick, &failures))
         .collect();
-    let (mut tally, error) = llm_items::run_items(work, settings.concurrency).await;
+    let (mut tally, error) = llm_items::run_items(&gate, work, settings.concurrency).await;
     tally.processed += decoded.refused.len();
     tally.failed_count += decoded.refused.len();
     report.items = tally;
@@ -259,7 +261,7 @@ async fn generate_open(
 }
 
 async fn generate_one(
-    ctx: &RunContext,
+    gate: &CallGate<'_>,
     db: &Supabase,
     llm: &Llm,
     settings: &ScheduleSettings,
@@ -267,7 +269,7 @@ async fn generate_one(
     failures: &FailureLog,
 ) -> Result<ItemOutcome, AppError> {
     let generated = llm_items::generate(
-        ctx,
+        gate,
         llm,
         settings.max_tokens,
         || prompt::messages(tick),
