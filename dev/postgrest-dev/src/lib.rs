@@ -26,6 +26,7 @@ mod config;
 mod db;
 mod error;
 mod handler;
+mod openapi;
 mod prefer;
 mod query;
 mod request;

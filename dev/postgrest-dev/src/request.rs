@@ -14,6 +14,8 @@ use crate::query::{Mode, QueryParams, decode_query};
 /// What the path names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Resource {
+    /// `/`: the OpenAPI description.
+    Root,
     Relation(String),
     Rpc(String),
 }
@@ -74,7 +76,7 @@ impl ApiRequest {
             None
         };
         let prefs = Prefs::parse(&headers);
-        let media = negotiate(&headers)?;
+        let media = negotiate(&headers, resource == Resource::Root)?;
         Ok(ApiRequest {
             method,
             path: path.to_string(),
@@ -144,11 +146,7 @@ fn resource(path: &str) -> ApiResult<Resource> {
         .collect();
     let invalid = || ApiError::new(404, "PGRST125", "Invalid path specified in request URL");
     match segments.as_slice() {
-        [name] if name.is_empty() => Err(ApiError::new(
-            404,
-            "PGRST126",
-            "Root endpoint metadata is disabled",
-        )),
+        [name] if name.is_empty() => Ok(Resource::Root),
         [name] => Ok(Resource::Relation(name.clone())),
         [rpc, name] if rpc == "rpc" && !name.is_empty() => Ok(Resource::Rpc(name.clone())),
         _ => Err(invalid()),
@@ -179,6 +177,7 @@ fn schema(method: &Method, headers: &HeaderMap, schemas: &[String]) -> ApiResult
 
 fn check_method(method: &Method, resource: &Resource) -> ApiResult<()> {
     let ok = match resource {
+        Resource::Root => matches!(*method, Method::GET | Method::HEAD),
         Resource::Relation(_) => {
             matches!(
                 *method,
@@ -235,8 +234,9 @@ fn range(headers: &HeaderMap) -> ApiResult<Option<(i64, Option<i64>)>> {
     Ok(Some((lo, hi)))
 }
 
-/// Picks the first producible media type in descending `q` order (PGRST107 if none).
-fn negotiate(headers: &HeaderMap) -> ApiResult<Media> {
+/// Picks the first producible media type in descending `q` order (PGRST107 if none). The root
+/// produces `application/openapi+json` (answered as [`Media::Json`]) or `application/json`.
+fn negotiate(headers: &HeaderMap, root: bool) -> ApiResult<Media> {
     let accept = headers
         .get("accept")
         .and_then(|v| v.to_str().ok())
@@ -269,6 +269,8 @@ fn negotiate(headers: &HeaderMap) -> ApiResult<Media> {
             | "application/json"
             | "application/vnd.pgrst.array+json"
             | "application/vnd.pgrst.array" => return Ok(Media::Json),
+            "application/openapi+json" if root => return Ok(Media::Json),
+            "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" if root => {}
             "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" => {
                 return Ok(Media::Object {
                     strip_nulls: params.iter().any(|p| p == "nulls=stripped"),
@@ -319,9 +321,12 @@ mod tests {
             "accept",
             HeaderValue::from_static("application/vnd.pgrst.object+json"),
         );
-        assert_eq!(negotiate(&h).unwrap(), Media::Object { strip_nulls: false });
+        assert_eq!(
+            negotiate(&h, false).unwrap(),
+            Media::Object { strip_nulls: false }
+        );
         h.insert("accept", HeaderValue::from_static("text/html"));
-        assert_eq!(negotiate(&h).unwrap_err().code, "PGRST107");
+        assert_eq!(negotiate(&h, false).unwrap_err().code, "PGRST107");
         h.insert("range", HeaderValue::from_static("2-5"));
         assert_eq!(range(&h).unwrap(), Some((2, Some(5))));
         h.insert("range", HeaderValue::from_static("items=0-1"));

@@ -27,6 +27,8 @@ pub(crate) struct AppState {
     pub auth: AuthConfig,
     pub schemas: Vec<String>,
     pub max_rows: Option<u64>,
+    /// `host:port` the OpenAPI description names (PostgREST: server-host and server-port).
+    pub host: String,
     pub latency_nanos: AtomicU64,
     pub requests: AtomicU64,
 }
@@ -89,6 +91,11 @@ impl Server {
             },
             schemas: config.schemas.clone(),
             max_rows: config.max_rows,
+            host: if addr.ip().is_unspecified() {
+                format!("0.0.0.0:{}", addr.port())
+            } else {
+                addr.to_string()
+            },
             latency_nanos: AtomicU64::new(nanos(config.latency)),
             requests: AtomicU64::new(0),
         });

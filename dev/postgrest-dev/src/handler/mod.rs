@@ -4,6 +4,7 @@
 mod overload;
 mod payload;
 mod read;
+mod root;
 mod rpc;
 mod write;
 
@@ -96,6 +97,7 @@ async fn api(state: &AppState, req: Request<Body>, path: &str) -> ApiResult<Resp
         identity: &identity,
     };
     match &api.resource {
+        Resource::Root => root::describe_root(&ctx).await,
         Resource::Rpc(name) => rpc::call(&ctx, name).await,
         Resource::Relation(name) => match api.method {
             Method::GET | Method::HEAD => read::read(&ctx, name).await,

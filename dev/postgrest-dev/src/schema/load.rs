@@ -6,18 +6,36 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::schema::{Column, Function, Param, Relation, Returns, SchemaCache};
+use crate::schema::{Column, ColumnDoc, Function, Param, Relation, Returns, SchemaCache};
 
 const COLUMNS_SQL: &str = r#"
 SELECT n.nspname::text, c.relname::text, c.relkind::text, a.attname::text,
        format_type(a.atttypid, a.atttypmod),
        coalesce(bt.typname, t.typname)::text,
        CASE
-         WHEN a.attidentity <> '' THEN format('nextval(%L::regclass)',
-              pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname))
+         WHEN a.attidentity <> '' THEN
+              (SELECT format('nextval(%L::regclass)', s.oid::regclass::text)
+               FROM pg_depend dep JOIN pg_class s ON s.oid = dep.objid AND s.relkind = 'S'
+               WHERE dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass
+                 AND dep.refobjid = c.oid AND dep.refobjsubid = a.attnum AND dep.deptype = 'i'
+               LIMIT 1)
          WHEN a.attgenerated <> '' THEN NULL
          ELSE coalesce(pg_get_expr(d.adbin, d.adrelid), pg_get_expr(t.typdefaultbin, 0))
-       END
+       END,
+       a.attnotnull,
+       CASE
+         WHEN t.typtype = 'd' AND bt.typnamespace = 'pg_catalog'::regnamespace
+           THEN format_type(t.typbasetype, NULL)
+         WHEN t.typnamespace = 'pg_catalog'::regnamespace THEN format_type(a.atttypid, NULL)
+         ELSE format_type(a.atttypid, a.atttypmod)
+       END,
+       CASE WHEN coalesce(bt.oid, t.oid) IN (1042, 1043)
+                 AND coalesce(nullif(a.atttypmod, -1), t.typtypmod) > 4
+            THEN coalesce(nullif(a.atttypmod, -1), t.typtypmod) - 4 END::int4,
+       coalesce((SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+                 FROM pg_enum e WHERE e.enumtypid = coalesce(bt.oid, t.oid)), '{}'::text[]),
+       c.oid::int8,
+       c.relkind IN ('r', 'p') OR (pg_relation_is_updatable(c.oid, true) & 28) <> 0
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -26,6 +44,13 @@ LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
 LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
 WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p') AND n.nspname = ANY($1)
 ORDER BY 1, 2, a.attnum
+"#;
+
+const SCHEMA_COMMENTS_SQL: &str = r#"
+SELECT n.nspname::text, d.description
+FROM pg_namespace n
+JOIN pg_description d ON d.objoid = n.oid AND d.classoid = 'pg_namespace'::regclass
+WHERE n.nspname = ANY($1)
 "#;
 
 const PKS_SQL: &str = r#"
@@ -53,6 +78,7 @@ WHERE v.relkind = 'v' AND vn.nspname = ANY($1)
 
 const FUNCTIONS_SQL: &str = r#"
 SELECT n.nspname::text, p.proname::text, p.provolatile::text, p.proretset,
+       p.oid::int8,
        format_type(p.prorettype, NULL), rt.typtype::text, coalesce(rbt.typtype, rt.typtype)::text,
        p.pronargdefaults::int4, p.provariadic <> 0,
        coalesce(p.proargnames, '{}'::text[]), coalesce(p.proargmodes::text[], '{}'::text[]),
@@ -102,13 +128,14 @@ pub(crate) async fn introspect(pool: &Pool, schemas: &[String]) -> Result<Schema
         let bases = client.query(VIEW_BASES_SQL, &[&schemas]).await?;
         let funcs = client.query(FUNCTIONS_SQL, &[&schemas]).await?;
         let settings = client.query(ROLE_SETTINGS_SQL, &[]).await?;
-        Ok::<_, tokio_postgres::Error>((cols, pks, bases, funcs, settings))
+        let comments = client.query(SCHEMA_COMMENTS_SQL, &[&schemas]).await?;
+        Ok::<_, tokio_postgres::Error>((cols, pks, bases, funcs, settings, comments))
     }
     .await;
     client
         .batch_execute(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })
         .await?;
-    let (cols, pks, bases, funcs, settings) = result?;
+    let (cols, pks, bases, funcs, settings, comments) = result?;
 
     let pk_map: HashMap<(String, String), Vec<String>> = pks
         .iter()
@@ -118,6 +145,8 @@ pub(crate) async fn introspect(pool: &Pool, schemas: &[String]) -> Result<Schema
     for r in &cols {
         let key: (String, String) = (r.get(0), r.get(1));
         let rel = relations.entry(key.clone()).or_insert_with(|| Relation {
+            oid: r.get(11),
+            writable: r.get(12),
             schema: key.0.clone(),
             name: key.1.clone(),
             columns: Vec::new(),
@@ -129,6 +158,12 @@ pub(crate) async fn introspect(pool: &Pool, schemas: &[String]) -> Result<Schema
             type_name: r.get(4),
             json: is_json(&base),
             default: r.get(6),
+            doc: ColumnDoc {
+                not_null: r.get(7),
+                data_type: r.get(8),
+                max_len: r.get(9),
+                enum_values: r.get(10),
+            },
         });
     }
     inherit_view_keys(&mut relations, &pk_map, &bases);
@@ -162,6 +197,7 @@ pub(crate) async fn introspect(pool: &Pool, schemas: &[String]) -> Result<Schema
             .into_iter()
             .map(|(role, m)| (role, serde_json::Value::Object(m).to_string()))
             .collect(),
+        schema_comments: comments.iter().map(|r| (r.get(0), r.get(1))).collect(),
     })
 }
 
@@ -212,16 +248,16 @@ fn inherit_view_keys(
 fn function_from_row(r: &tokio_postgres::Row) -> Option<Function> {
     let volatility: String = r.get(2);
     let retset: bool = r.get(3);
-    let rettype: String = r.get(4);
-    let ret_typtype: String = r.get(5);
-    let ret_base_typtype: String = r.get(6);
-    let n_defaults: i32 = r.get(7);
-    let variadic: bool = r.get(8);
-    let names: Vec<String> = r.get(9);
-    let modes: Vec<String> = r.get(10);
-    let types: Vec<String> = r.get(11);
-    let bases: Vec<String> = r.get(12);
-    let composite_cols: String = r.get(13);
+    let rettype: String = r.get(5);
+    let ret_typtype: String = r.get(6);
+    let ret_base_typtype: String = r.get(7);
+    let n_defaults: i32 = r.get(8);
+    let variadic: bool = r.get(9);
+    let names: Vec<String> = r.get(10);
+    let modes: Vec<String> = r.get(11);
+    let types: Vec<String> = r.get(12);
+    let bases: Vec<String> = r.get(13);
+    let composite_cols: String = r.get(14);
 
     let mut inputs = Vec::new();
     let mut outputs = Vec::new();
@@ -238,6 +274,7 @@ fn function_from_row(r: &tokio_postgres::Row) -> Option<Function> {
                 type_name: type_name.clone(),
                 json: is_json(&base),
                 default: None,
+                doc: ColumnDoc::default(),
             });
         }
     }
@@ -276,6 +313,7 @@ fn function_from_row(r: &tokio_postgres::Row) -> Option<Function> {
                 type_name,
                 json: is_json(&base),
                 default: None,
+                doc: ColumnDoc::default(),
             })
             .collect();
         Returns::Composite {
@@ -286,6 +324,7 @@ fn function_from_row(r: &tokio_postgres::Row) -> Option<Function> {
         Returns::Scalar { set: retset }
     };
     Some(Function {
+        oid: r.get(4),
         schema: r.get(0),
         name: r.get(1),
         params,

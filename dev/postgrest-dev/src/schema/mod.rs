@@ -23,11 +23,31 @@ pub(crate) struct Column {
     pub json: bool,
     /// Default expression (column default, identity `nextval`, or domain default).
     pub default: Option<String>,
+    /// What the OpenAPI description shows (see [`ColumnDoc`]).
+    pub doc: ColumnDoc,
+}
+
+/// Column facts only the OpenAPI description needs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ColumnDoc {
+    /// `NOT NULL` (PostgREST lists these as `required`).
+    pub not_null: bool,
+    /// PostgREST's `data_type`: builtin types without modifiers (`character varying`,
+    /// `numeric`), a domain over a builtin as its base type, user types as declared.
+    pub data_type: String,
+    /// `character varying(n)` / `character(n)`: n.
+    pub max_len: Option<i32>,
+    /// An enum's labels in order.
+    pub enum_values: Vec<String>,
 }
 
 /// A table, view, materialized view, foreign or partitioned table.
 #[derive(Debug, Clone)]
 pub(crate) struct Relation {
+    /// `pg_class.oid`, to match the privileges of a request's role.
+    pub oid: i64,
+    /// A table or a view that accepts INSERT, UPDATE or DELETE.
+    pub writable: bool,
     pub schema: String,
     pub name: String,
     pub columns: Vec<Column>,
@@ -62,6 +82,8 @@ pub(crate) struct Param {
 /// A callable function.
 #[derive(Debug, Clone)]
 pub(crate) struct Function {
+    /// `pg_proc.oid`, to match the privileges of a request's role.
+    pub oid: i64,
     pub schema: String,
     pub name: String,
     pub params: Vec<Param>,
@@ -88,6 +110,8 @@ pub(crate) struct SchemaCache {
     /// `ALTER ROLE … SET` values (user-settable ones) per role, as a JSON object text, applied
     /// in every transaction that impersonates the role (e.g. Supabase's `statement_timeout`).
     pub role_settings: HashMap<String, String>,
+    /// `COMMENT ON SCHEMA` per served schema (the OpenAPI title and description).
+    pub schema_comments: HashMap<String, String>,
 }
 
 impl SchemaCache {

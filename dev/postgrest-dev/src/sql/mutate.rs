@@ -260,8 +260,11 @@ mod tests {
             type_name: "integer".into(),
             json: false,
             default: None,
+            doc: Default::default(),
         };
         Relation {
+            oid: 0,
+            writable: true,
             schema: "public".into(),
             name: "t".into(),
             columns: vec![col("id"), col("n")],

@@ -7,6 +7,7 @@ mod client_crate;
 mod errors;
 mod filters;
 mod helpers;
+mod openapi;
 mod reads;
 mod rpc;
 mod schema_cache;
