@@ -166,7 +166,7 @@ async fn summarise_due(
         }
         fail_conversation(db, key.conversation_id, &error, now).await?;
     }
-    let gate = CallGate::new(ctx);
+    let gate = CallGate::new(ctx, db, now);
     let work: Vec<_> = decoded
         .rows
         .iter()
@@ -201,7 +201,7 @@ async fn summarise_one(
         prompt::parse,
         || offline::summarise(&input),
     )
-    .await;
+    .await?;
     let (draft, completion) = match generated {
         Generated::Done(draft, completion) => (draft, completion),
         Generated::Left => {

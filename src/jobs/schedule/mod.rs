@@ -134,7 +134,7 @@ pub async fn run(
     }
     let work = async {
         advance(db, now, &mut report).await?;
-        generate_open(ctx, db, llm, settings, &mut report).await
+        generate_open(ctx, db, llm, settings, now, &mut report).await
     };
     let result = match lease::hold(db, ctx, now, work).await? {
         Held::Ran(result) => result,
@@ -222,6 +222,7 @@ async fn generate_open(
     db: &Supabase,
     llm: &Llm,
     settings: &ScheduleSettings,
+    now: DateTime<Utc>,
     report: &mut ScheduleReport,
 ) -> Result<(), AppError> {
     let raw: RawRows = db
@@ -247,7 +248,7 @@ async fn generate_open(
             )
             .await?;
     }
-    let gate = CallGate::new(ctx);
+    let gate = CallGate::new(ctx, db, now);
     let work: Vec<_> = decoded
         .rows
         .iter()
@@ -276,7 +277,7 @@ async fn generate_one(
         prompt::parse,
         || prompt::offline(tick),
     )
-    .await;
+    .await?;
     let (content, completion) = match generated {
         Generated::Done(content, completion) => (content, completion),
         Generated::Left => return Ok(ItemOutcome::Left),
