@@ -9,6 +9,8 @@
 //! run Vercel killed frees it by itself when it expires; a finished run releases it at once.
 //! The unique keys on memories, ticks and posts make a duplicate harmless anyway: the lease
 //! is about money, not correctness.
+//! SQL: `acquire_job_lock` / `renew_job_lock` / `release_job_lock` in
+//! `supabase/schemas/40_llm_jobs.sql`.
 
 use std::future::Future;
 

@@ -9,6 +9,7 @@
 //! the cursor plus a unique key on the range: no second memory for the same messages).
 //! An LLM failure writes nothing but the conversation's `memory_last_error` and a backoff; a
 //! later run tries again. Items the time budget cannot fit are left for the next run.
+//! SQL: `supabase/schemas/40_llm_jobs.sql` (the tables are the app's, `10_app_contract.sql`).
 
 pub mod offline;
 pub mod prompt;

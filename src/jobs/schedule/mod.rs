@@ -1,5 +1,6 @@
 //! Schedule ticks (`api/cron/schedule`, `0 * * * *`): characters' posts and diary entries,
-//! generated once per slot of each `character_schedules` row.
+//! generated once per slot of each `character_schedules` row (SQL:
+//! `supabase/schemas/40_llm_jobs.sql`; schedules and posts are the app's tables).
 //!
 //! One run: take the job's lease ([`super::lease`]), read the due schedules, compute in Rust
 //! ([`slots`]) which slots fire, which are skipped (catch-up policy) and each row's next
