@@ -1,4 +1,6 @@
-//! Logging: `tracing` with one JSON object per line on stdout.
+//! Logging: `tracing` with one JSON object per line on stdout. It knows nothing of the
+//! configuration: its callers pass the format and level (`SUPACRON_LOG`, `SUPACRON_LOG_FORMAT`;
+//! [`crate::function::vercel::init_logging`], the `supacron` command).
 //!
 //! Vercel keeps about 256 lines per request, so a run logs one summary line, plus one
 //! line per failure up to a small cap, never one line per item. Every line logged inside
@@ -92,13 +94,4 @@ impl<'w, M: tracing_subscriber::fmt::MakeWriter<'w>> tracing_subscriber::fmt::Ma
     fn make_writer(&'w self) -> Self::Writer {
         crate::redact::RedactingWriter(self.0.make_writer())
     }
-}
-
-/// Installs logging as configured by `SUPACRON_LOG` and `SUPACRON_LOG_FORMAT`.
-pub fn init_from_config() {
-    let config = crate::config::Config::global();
-    init(
-        config.log_format.unwrap_or(LogFormat::Json),
-        config.log_level,
-    );
 }

@@ -1,13 +1,13 @@
 //! Vercel Function `/api/cron/patch`: applies queued state patches exactly once (seed 000).
 //! All logic lives in the `supacron` library; this file only starts the function.
 
-use supacron::{function::vercel, jobs, logging};
+use supacron::{function::vercel, jobs};
 use vercel_runtime::{Error, Request, run, service_fn};
 
 // One thread: the job is I/O-bound, and no worker threads to start means a faster cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    logging::init_from_config();
+    vercel::init_logging();
     run(service_fn(|request: Request| {
         vercel::respond(jobs::PATCH, request)
     }))

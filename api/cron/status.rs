@@ -3,13 +3,12 @@
 //! scheduled. All logic lives in the `supacron` library.
 
 use supacron::function::{status, vercel};
-use supacron::logging;
 use vercel_runtime::{Error, Request, run, service_fn};
 
 // One thread: the job is I/O-bound, and no worker threads to start means a faster cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    logging::init_from_config();
+    vercel::init_logging();
     run(service_fn(|request: Request| {
         vercel::respond(status::FUNCTION, request)
     }))

@@ -140,7 +140,10 @@ fn run_outcomes<'a>(ctx: &'a RunContext, config: &'a JobConfig) -> RunFuture<'a>
 
 fn run_rewards<'a>(ctx: &'a RunContext, config: &'a JobConfig) -> RunFuture<'a> {
     Box::pin(async move {
-        let weights = config.tunables.reward_weights();
+        let weights = training::reward_fn::RewardWeights {
+            speed: config.tunables.reward_speed_weight,
+            confidence: config.tunables.reward_confidence_weight,
+        };
         training::rewards::run(ctx, Supabase::shared(&config.supabase), &weights).await
     })
 }
