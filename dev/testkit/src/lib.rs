@@ -11,6 +11,7 @@
 //! `scripts/ensure-postgres.sh` sets up); its user must be a superuser (it creates databases and
 //! runs `dev/sql/bootstrap.sql`, which creates cluster-wide roles).
 
+pub mod catalog;
 mod db;
 mod env;
 pub mod factory;
@@ -19,7 +20,7 @@ mod template;
 
 pub use db::TestDb;
 pub use env::TestEnv;
-pub use sql::{bootstrap_sql, migrations, repo_root, seed_sql};
+pub use sql::{apply, bootstrap_sql, migrations, repo_root, schemas, seed_sql};
 
 /// HS256 secret shared by the local PostgREST server and the keys minted for tests.
 pub const JWT_SECRET: &str = "supacron-local-dev-jwt-secret-0123456789abcdef";
