@@ -13,7 +13,8 @@
 #      (as root; otherwise it prints the apt-get line to run), started, local role `supacron`
 #   2. the database supacron_dev re-created: roles, supabase/migrations, supabase/seed.sql
 #   3. cargo build of `supacron` and of the dev PostgREST server (dev/postgrest-dev)
-#   4. the dev PostgREST server on 127.0.0.1:54321 (/rest/v1, as `supabase start` serves it)
+#   4. the dev PostgREST server on 127.0.0.1:54321 (/rest/v1, as `supabase start` serves it),
+#      logged in as the NOINHERIT `authenticator` role, as PostgREST on Supabase
 #   5. every job once (`supacron run <job>`), then `supacron scheduler --serve` on
 #      127.0.0.1:3000; the LLM jobs use the offline provider unless a MiniMax key is configured
 #      (MINIMAX_API_KEY in the environment or .env)
@@ -42,7 +43,7 @@ say() { printf 'dev.sh: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 usage() {
-    sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -142,7 +143,11 @@ start_rest() {
     local port="$1" log="$LOG_DIR/postgrest-dev.log"
     # In its own session: Ctrl-C in the terminal must not stop it before the scheduler's runs
     # are done with it; cleanup stops it last.
-    $SETSID "$POSTGREST_BIN" --db-uri "$DB_URL" --host 127.0.0.1 --port "$port" \
+    # As PostgREST on Supabase: logged in as the NOINHERIT `authenticator`, switching to anon,
+    # authenticated or service_role per request.
+    local rest_db_url
+    rest_db_url="$(scripts/db.sh authenticator-url "$DB_URL")"
+    $SETSID "$POSTGREST_BIN" --db-uri "$rest_db_url" --host 127.0.0.1 --port "$port" \
         --secret-api-key "$SERVICE_KEY" >"$log" 2>&1 &
     STARTED_PIDS+=("$!")
     # Wait for the whole URL, not the start of the line: a line read while it is being written

@@ -98,7 +98,7 @@ wait_for() {
 }
 
 REST_PORT="$(free_port)"
-"$BIN/postgrest-dev" --db-uri "$DB_URL" --port "$REST_PORT" --secret-api-key "$KEY" >/dev/null 2>&1 &
+"$BIN/postgrest-dev" --db-uri "$(scripts/db.sh authenticator-url "$DB_URL")" --port "$REST_PORT" --secret-api-key "$KEY" >/dev/null 2>&1 &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$REST_PORT/rest/v1/"
 

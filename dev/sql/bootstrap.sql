@@ -17,8 +17,11 @@
 --     duplicate_object / unique_violation error is caught and ignored;
 --   * an existing role is ALTERed only if an attribute differs, so the common case (everything
 --     already there) writes nothing at all.
--- No passwords are set: locally PostgREST (dev/postgrest-dev) connects with DATABASE_URL and
--- switches role per request with SET LOCAL ROLE.
+-- Like PostgREST on Supabase, the local dev server (dev/postgrest-dev, started by scripts/dev.sh,
+-- the testkit and the benchmark) logs in as `authenticator` and switches role per request with
+-- SET LOCAL ROLE. Run as a superuser, this file gives `authenticator` the local development
+-- password `authenticator-local-dev` when it has none (a plain PostgreSQL for development only:
+-- on Supabase the platform owns that role and its password; never run this file there).
 
 do $bootstrap$
 declare
@@ -78,5 +81,20 @@ begin
             end;
         end if;
     end loop;
+
+    -- The local development password, only when the role has none (pg_authid is readable by
+    -- superusers only); a concurrent session setting it first is fine.
+    if (select rolsuper from pg_catalog.pg_roles where rolname = current_user) then
+        if exists (select 1 from pg_catalog.pg_authid
+                   where rolname = 'authenticator' and rolpassword is null) then
+            begin
+                alter role authenticator password 'authenticator-local-dev';
+                raise notice 'bootstrap: set the local development password of authenticator';
+            exception
+                when others then
+                    null;
+            end;
+        end if;
+    end if;
 end
 $bootstrap$;

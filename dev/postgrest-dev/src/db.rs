@@ -5,7 +5,7 @@
 
 use bytes::BytesMut;
 use deadpool_postgres::{Pool, PoolError};
-use futures_util::future::{join3, join4};
+use futures_util::future::{join, join3};
 use std::error::Error as StdError;
 use tokio_postgres::types::{Format, IsNull, ToSql, Type, to_sql_checked};
 
@@ -107,12 +107,14 @@ pub(crate) async fn execute(
         .collect();
 
     // Named prepared statements, cached per connection (as PostgREST does): parsing and planning
-    // the main statement costs more than running it. A cache hit needs no round trip.
+    // the main statement costs more than running it. The main statement is prepared after
+    // BEGIN and the GUCs, so it is parsed as the request's role (PostgREST's NOINHERIT
+    // authenticator may have no USAGE on the served schema); on a cache hit it is sent in the
+    // same round trip, on a miss the Parse is pipelined behind the GUCs.
     if client.statement_cache.size() > MAX_CACHED_STATEMENTS {
         client.statement_cache.clear();
     }
     let guc_stmt = client.prepare_cached(GUC_SQL).await.map_err(pg_err)?;
-    let main_stmt = client.prepare_cached(&sql.text).await.map_err(pg_err)?;
 
     let begin = if tx.read_only {
         "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY"
@@ -121,12 +123,24 @@ pub(crate) async fn execute(
     };
 
     if tx.read_only {
-        // Nothing to undo in a read-only transaction: COMMIT is pipelined with the rest.
-        let (b, g, m, c) = join4(
+        // Nothing to undo in a read-only transaction: COMMIT follows the main statement in the
+        // same flight (after a failure it ends the aborted transaction, like ROLLBACK).
+        let main = async {
+            match client.prepare_cached(&sql.text).await {
+                Ok(stmt) => {
+                    join(
+                        client.query(&stmt, &main_refs),
+                        client.batch_execute("COMMIT"),
+                    )
+                    .await
+                }
+                Err(e) => (Err(e), client.batch_execute("COMMIT").await),
+            }
+        };
+        let (b, g, (m, c)) = join3(
             client.batch_execute(begin),
             client.query(&guc_stmt, &guc_refs),
-            client.query(&main_stmt, &main_refs),
-            client.batch_execute("COMMIT"),
+            main,
         )
         .await;
         b.map_err(pg_err)?;
@@ -138,10 +152,14 @@ pub(crate) async fn execute(
         return Ok(outcome);
     }
 
+    let main = async {
+        let stmt = client.prepare_cached(&sql.text).await?;
+        client.query(&stmt, &main_refs).await
+    };
     let (b, g, m) = join3(
         client.batch_execute(begin),
         client.query(&guc_stmt, &guc_refs),
-        client.query(&main_stmt, &main_refs),
+        main,
     )
     .await;
     let result = b
@@ -191,7 +209,10 @@ fn pool_error(e: PoolError) -> ApiError {
             "PGRST000",
             "Database connection error. Retrying the connection.",
         )
-        .details(other.to_string())
+        .details(match &other {
+            PoolError::Backend(e) => crate::error::describe_pg(e),
+            _ => other.to_string(),
+        })
         .header("Retry-After", "0"),
     }
 }

@@ -12,8 +12,9 @@ pub enum Error {
     /// The configuration is unusable (bad database URL, no schema, …).
     #[error("invalid configuration: {0}")]
     Config(String),
-    /// PostgreSQL could not be reached or the schema cache could not be loaded.
-    #[error("database error: {0}")]
+    /// PostgreSQL could not be reached or the schema cache could not be loaded. Displayed with
+    /// the SQLSTATE, PostgreSQL's message, detail and hint, and what to do about it.
+    #[error("database error: {}", describe_pg(.0))]
     Database(#[from] tokio_postgres::Error),
     /// No connection could be taken from the pool.
     #[error("connection pool error: {0}")]
@@ -21,6 +22,63 @@ pub enum Error {
     /// Binding or serving the HTTP socket failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// A driver error as an operator needs it: `SQLSTATE <code>: <message>` with PostgreSQL's detail
+/// and hint, or the connection failure and its cause, followed by what to do. Never a bare
+/// "db error".
+pub(crate) fn describe_pg(e: &tokio_postgres::Error) -> String {
+    let Some(db) = e.as_db_error() else {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            let shown = s.to_string();
+            if !text.contains(&shown) {
+                text.push_str(": ");
+                text.push_str(&shown);
+            }
+            source = s.source();
+        }
+        let advice = if e.is_closed() {
+            "the connection was closed; check that PostgreSQL is still running"
+        } else {
+            "check that PostgreSQL is running and reachable at the host and port of --db-uri / \
+             PGRST_DB_URI (locally: scripts/ensure-postgres.sh starts it)"
+        };
+        return format!("{text}. What to do: {advice}");
+    };
+    let code = db.code().code();
+    let mut text = format!("SQLSTATE {code}: {}", db.message());
+    if let Some(d) = db.detail() {
+        text.push_str(&format!(" (detail: {d})"));
+    }
+    if let Some(h) = db.hint() {
+        text.push_str(&format!(" (hint: {h})"));
+    }
+    let advice = match code {
+        "28P01" => {
+            "the password in --db-uri / PGRST_DB_URI is wrong for that role; fix the URL or \
+             ALTER ROLE … PASSWORD (locally, dev/sql/bootstrap.sql gives `authenticator` its \
+             development password)"
+        }
+        "28000" if db.message().contains("not permitted to log in") => {
+            "connect as a role with LOGIN: PostgREST's `authenticator` (LOGIN NOINHERIT, granted \
+             anon, authenticated and service_role; dev/sql/bootstrap.sql creates it), or ALTER \
+             ROLE … LOGIN"
+        }
+        "28000" => "allow this role, database and address in pg_hba.conf, or connect differently",
+        "3D000" => "create the database or fix the database name in --db-uri / PGRST_DB_URI",
+        "42501" => {
+            "grant the connecting role what the message names (the schema cache needs no \
+             privileges on the served schemas; requests need grants to anon, authenticated, \
+             service_role)"
+        }
+        "53300" => "lower --pool-size / PGRST_DB_POOL or raise PostgreSQL's max_connections",
+        "57P03" => "PostgreSQL is starting or shutting down; start the server again once it is up",
+        c if c.starts_with("08") => "check that PostgreSQL is running and reachable",
+        _ => "see PostgreSQL's message above",
+    };
+    format!("{text}. What to do: {advice}")
 }
 
 /// An error answered to the client in PostgREST's format.
@@ -92,10 +150,10 @@ impl ApiError {
                     "PGRST001",
                     "Database client error. Retrying the connection.",
                 )
-                .details(err.to_string())
+                .details(describe_pg(err))
                 .header("Retry-After", "0");
             }
-            return ApiError::new(500, "PGRSTX00", "Internal error").details(err.to_string());
+            return ApiError::new(500, "PGRSTX00", "Internal error").details(describe_pg(err));
         };
         let code = db.code().code();
         let message = db.message();

@@ -33,7 +33,8 @@ impl TestEnv {
     /// (latency, pool size, max rows, ...).
     pub async fn start_with(configure: impl FnOnce(&mut postgrest_dev::Config)) -> TestEnv {
         let db = TestDb::new().await;
-        let mut config = postgrest_dev::Config::new(db.url.clone(), JWT_SECRET);
+        // Logged in as the NOINHERIT authenticator, like PostgREST on Supabase.
+        let mut config = postgrest_dev::Config::new(crate::authenticator_url(&db.url), JWT_SECRET);
         config.secret_api_keys = vec![SECRET_API_KEY.to_string()];
         configure(&mut config);
         let addr = SocketAddr::from(([127, 0, 0, 1], 0));

@@ -42,7 +42,9 @@ pub(crate) async fn run(pg_config: tokio_postgres::Config, store: Arc<SchemaStor
                 }
                 driver.abort();
             }
-            Err(e) => tracing::warn!(error = %e, "schema listener cannot connect"),
+            Err(e) => {
+                tracing::warn!(error = %crate::error::describe_pg(&e), "schema listener cannot connect")
+            }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

@@ -118,7 +118,15 @@ ORDER BY s.setdatabase, 1
 
 /// Reads tables, views and functions of `schemas`.
 pub(crate) async fn introspect(pool: &Pool, schemas: &[String]) -> Result<SchemaCache, Error> {
-    let client = pool.get().await.map_err(|e| Error::Pool(e.to_string()))?;
+    let client = pool.get().await.map_err(|e| match e {
+        deadpool_postgres::PoolError::Backend(e) => Error::Database(e),
+        deadpool_postgres::PoolError::Timeout(_) => Error::Pool(
+            "timed out connecting to PostgreSQL (10 s). What to do: check that it is running \
+             and reachable at the host and port of --db-uri / PGRST_DB_URI"
+                .into(),
+        ),
+        other => Error::Pool(other.to_string()),
+    })?;
     client
         .batch_execute("BEGIN READ ONLY; SET LOCAL search_path TO ''")
         .await?;

@@ -229,3 +229,28 @@ async fn over_deep_logic_trees_and_over_long_queries_are_400s_and_the_server_goe
     assert_eq!(json(r).await, json!([{"name": "a"}]));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_relation_the_role_may_not_read_is_403_42501_and_a_missing_one_404_pgrst205() {
+    let app = TestApp::spawn().await;
+    app.sql(
+        "create view secret_view as select id from secrets;
+         grant select (id) on secrets to authenticated;",
+    )
+    .await;
+    let user = postgrest_dev::mint_jwt(crate::helpers::SECRET, "authenticated", None);
+    let get = |path: &'static str| app.anon(Method::GET, path).bearer_auth(&user).send();
+    let body = assert_error(get("/secrets").await.unwrap(), 403, "42501").await;
+    assert_eq!(body["message"], "permission denied for table secrets");
+    let body = assert_error(get("/secret_view").await.unwrap(), 403, "42501").await;
+    assert_eq!(body["message"], "permission denied for view secret_view");
+    // A column privilege is enough for that column.
+    assert_eq!(get("/secrets?select=id").await.unwrap().status(), 200);
+    let body = assert_error(get("/secretz").await.unwrap(), 404, "PGRST205").await;
+    assert_eq!(
+        body["message"],
+        "Could not find the table 'public.secretz' in the schema cache"
+    );
+    assert_eq!(body["hint"], "Perhaps you meant the table 'public.secrets'");
+    app.stop().await;
+}

@@ -15,11 +15,12 @@ pub const SECRET: &str = "postgrest-dev-test-secret-at-least-32-chars";
 /// An opaque Supabase secret key accepted as service_role.
 pub const SB_SECRET: &str = "sb_secret_postgrest_dev_tests";
 
-const ROLES_SQL: [&str; 3] = [
-    "create role anon nologin",
-    "create role authenticated nologin",
-    "create role service_role nologin bypassrls",
-];
+/// The Supabase roles and the NOINHERIT `authenticator` with its local password — the same
+/// file the testkit and `scripts/db.sh` use (idempotent, safe to run concurrently).
+const BOOTSTRAP_SQL: &str = include_str!("../../../sql/bootstrap.sql");
+
+/// `authenticator`'s local development password (set by `dev/sql/bootstrap.sql`).
+pub const AUTHENTICATOR_PASSWORD: &str = "authenticator-local-dev";
 
 /// A server over a private database.
 pub struct TestApp {
@@ -34,6 +35,17 @@ pub struct TestApp {
 fn admin_url() -> String {
     std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://supacron:supacron@127.0.0.1:5432/postgres".into())
+}
+
+/// `url` with its user and password replaced (PostgREST's login role connects like this).
+pub fn with_login(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a postgres:// URL");
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let host = match rest[..end].rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    format!("{scheme}://{user}:{password}@{host}")
 }
 
 /// `admin_url` with its database name replaced.
@@ -67,6 +79,12 @@ impl TestApp {
 
     /// Creates the database and schema, then starts a server configured by `configure`.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::spawn_after("", configure).await
+    }
+
+    /// Like [`TestApp::spawn_with`], running `sql` (as the superuser) before the server starts.
+    /// The server logs in as the NOINHERIT `authenticator`, like PostgREST on Supabase.
+    pub async fn spawn_after(sql: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
         let admin_url = admin_url();
         let mut h = RandomState::new().build_hasher();
         h.write_u128(
@@ -77,13 +95,10 @@ impl TestApp {
         );
         let db_name = format!("pgrst_dev_test_{:016x}", h.finish());
         let admin = connect(&admin_url).await;
-        for sql in ROLES_SQL {
-            // Roles are cluster-wide and tests run in parallel: "already exists" is fine.
-            if let Err(e) = admin.batch_execute(sql).await {
-                let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
-                assert!(code == "42710" || code == "23505", "creating role: {e}");
-            }
-        }
+        admin
+            .batch_execute(BOOTSTRAP_SQL)
+            .await
+            .expect("dev/sql/bootstrap.sql");
         admin
             .batch_execute(&format!("create database {db_name}"))
             .await
@@ -91,11 +106,12 @@ impl TestApp {
         let db_url = with_database(&admin_url, &db_name);
         connect(&db_url)
             .await
-            .batch_execute(include_str!("fixture.sql"))
+            .batch_execute(&format!("{}\n{sql}", include_str!("fixture.sql")))
             .await
             .expect("fixture schema");
 
-        let mut config = Config::new(db_url.clone(), SECRET);
+        let login = with_login(&db_url, "authenticator", AUTHENTICATOR_PASSWORD);
+        let mut config = Config::new(login, SECRET);
         config.secret_api_keys = vec![SB_SECRET.to_string()];
         config.pool_size = 4;
         configure(&mut config);

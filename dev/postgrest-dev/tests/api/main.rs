@@ -12,4 +12,5 @@ mod reads;
 mod rpc;
 mod schema_cache;
 mod server;
+mod startup;
 mod writes;

@@ -70,3 +70,26 @@ async fn anon_key_and_no_key_are_refused_on_every_table_and_view() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_server_logs_in_as_the_noinherit_authenticator() {
+    let env = TestEnv::start().await;
+    let row = env
+        .db
+        .client
+        .query_one(
+            "select usename::text, r.rolinherit, has_table_privilege(r.oid, 'public.patch_jobs', 'SELECT')
+             from pg_stat_activity a join pg_roles r on r.rolname = a.usename
+             where a.datname = current_database() and a.application_name = 'postgrest-dev'
+             limit 1",
+            &[],
+        )
+        .await
+        .expect("the server's connection in pg_stat_activity");
+    let (user, inherit, select): (String, bool, bool) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(
+        (user.as_str(), inherit, select),
+        (testkit::AUTHENTICATOR, false, false),
+        "the dev server must connect like PostgREST on Supabase"
+    );
+}
