@@ -8,6 +8,10 @@
 #   scripts/db.sh seed <url>        load supabase/seed.sql (once, on a freshly migrated database)
 #   scripts/db.sh reset <dbname>    drop and re-create <dbname> on the server of DATABASE_URL,
 #                                   then bootstrap, migrate and seed it; prints its URL last
+#   scripts/db.sh diff              build one scratch database from supabase/migrations and one
+#                                   from supabase/schemas on the server of DATABASE_URL and print
+#                                   every catalog object that differs (exit 1 if any): what the
+#                                   next migration must change (docs/development.md)
 #   scripts/db.sh authenticator-url <url>
 #                                   <url> logging in as `authenticator` with the local
 #                                   development password bootstrap.sql gives it (what the dev
@@ -23,6 +27,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MIGRATIONS_DIR="$ROOT/supabase/migrations"
+SCHEMAS_DIR="$ROOT/supabase/schemas"
+CATALOG_SQL="$ROOT/dev/testkit/src/catalog.sql"
 BOOTSTRAP_SQL="$ROOT/dev/sql/bootstrap.sql"
 SEED_SQL="$ROOT/supabase/seed.sql"
 DEFAULT_DATABASE_URL="postgres://supacron:supacron@127.0.0.1:5432/postgres"
@@ -31,7 +37,7 @@ say() { printf 'db.sh: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 usage() {
-    sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -156,7 +162,49 @@ cmd_reset() {
     printf '%s\n' "$url"
 }
 
+# scratch_db <name>: a fresh, bootstrapped database <name> on the server; prints its URL.
+scratch_db() {
+    local server="${DATABASE_URL:-$DEFAULT_DATABASE_URL}" url
+    run_psql -d "$server" -c "drop database if exists \"$1\" with (force)" -c "create database \"$1\"" >&2
+    url="$(url_with_db "$server" "$1")"
+    run_psql -d "$url" -f "$BOOTSTRAP_SQL" >&2
+    printf '%s\n' "$url"
+}
+
+# catalog <url>: every catalog object as "key<TAB>definition" (dev/testkit/src/catalog.sql, the
+# query of the catalog test); a function's body spans several lines.
+catalog() {
+    run_psql -d "$1" -At -F $'\t' -f "$CATALOG_SQL"
+}
+
+cmd_diff() {
+    local server="${DATABASE_URL:-$DEFAULT_DATABASE_URL}" from_migrations from_schemas file status=0
+    check_reachable "$server"
+    from_migrations="$(scratch_db supacron_diff_migrations)"
+    from_schemas="$(scratch_db supacron_diff_schemas)"
+    for file in "$MIGRATIONS_DIR"/*.sql; do
+        run_psql -d "$from_migrations" -1 -f "$file" || die "$(basename "$file") failed"
+    done
+    for file in "$SCHEMAS_DIR"/*.sql; do
+        run_psql -d "$from_schemas" -1 -f "$file" || die "schemas/$(basename "$file") failed"
+    done
+    diff -u --label supabase/migrations --label supabase/schemas \
+        <(catalog "$from_migrations") <(catalog "$from_schemas") || status=1
+    run_psql -d "$server" -c "drop database supacron_diff_migrations" -c "drop database supacron_diff_schemas"
+    if ((status)); then
+        say "the lines above differ: '-' is what the migrations build, '+' what the schemas say; write a migration that turns one into the other"
+    else
+        say "supabase/migrations and supabase/schemas build the same catalog"
+    fi
+    return "$status"
+}
+
 main() {
+    if [[ "${1:-}" == diff && $# -eq 1 ]]; then
+        require_psql
+        cmd_diff
+        return
+    fi
     [[ $# -eq 2 ]] || usage
     require_psql
     case "$1" in

@@ -124,11 +124,18 @@ impl Default for Tunables {
 
 impl Tunables {
     /// The time a run of `job` may spend working: `SUPACRON_TIME_BUDGET_SECS` when set,
-    /// else the job's `maxDuration` minus 10 % (at least 5 s) kept for answering and logging.
+    /// else [`Tunables::max_duration_budget`]. A deployed function is also held to the
+    /// latter (see [`crate::function::vercel`]): Vercel stops it at `maxDuration` anyway.
     pub fn time_budget(&self, job: Job) -> Duration {
         if let Some(secs) = self.time_budget_secs {
             return Duration::from_secs(secs);
         }
+        Tunables::max_duration_budget(job)
+    }
+
+    /// The most a run of `job` can work where its function's `maxDuration` applies: that
+    /// minus 10 % (at least 5 s) kept for answering and logging.
+    pub fn max_duration_budget(job: Job) -> Duration {
         let max = job.max_duration_secs();
         Duration::from_secs(max - (max / 10).max(5))
     }

@@ -11,10 +11,12 @@
 //!   schedules);
 //! - [`status`]: the run history and queues as a report, verdicts and a page;
 //! - [`console`]: the status page's operator console (sign-in, actions, drill-downs);
+//! - [`check`]: what a database must hold for the jobs (schema version, app contract);
 //! - [`invocation`], [`error`], [`logging`], [`secret`]: the shared vocabulary (one run of
 //!   one job, what it reports, its errors, logs and secrets).
 
 pub mod auth;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod console;

@@ -213,7 +213,9 @@ declare! {
         default: Default::Described("the function's `maxDuration` − 10 % (≥ 5 s kept for answering)"),
         need: Need::Optional,
         read_by: ReadBy::EveryFunction,
-        doc: "Seconds a run may work.",
+        doc: "Seconds a run may work. A deployed function never gets more than the default \
+              (Vercel stops it at `maxDuration`); `supacron serve` / `run` take any value, and \
+              the LLM jobs' lease follows it ([the lease](jobs/llm.md#the-lease)).",
     }
     SUPABASE_TIMEOUT_SECS {
         kind: WHOLE,

@@ -1,4 +1,4 @@
-//! The console's database calls, one SQL function each (`20261203180100_console.sql`):
+//! The console's database calls, one SQL function each (`supabase/schemas/70_console.sql`):
 //! sign-in and its throttle, sign-out, the actions (idempotent per form key, audited in
 //! `console_actions`), and the reads of the drill-down pages.
 

@@ -1,5 +1,6 @@
 //! The run history: every invocation that gets past the method, credential and
-//! configuration checks leaves exactly one `cron_runs` row.
+//! configuration checks leaves exactly one `cron_runs` row (SQL:
+//! `supabase/schemas/20_run_history.sql`).
 //!
 //! [`Recorder::begin`] opens the run (`begin_cron_run`): it keeps `cron_schedules` current,
 //! marks the job's unfinished runs past `maxDuration` as `error`, and counts the job's

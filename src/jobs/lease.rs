@@ -2,9 +2,15 @@
 //! at a time, so two overlapping runs never pay for the same LLM calls. [`hold`] runs a job's
 //! work holding it (a run that finds it held does nothing and answers `skipped`).
 //!
-//! The lease lasts the job's `maxDuration` plus a minute, so a run Vercel killed frees it
-//! by itself; a finished run releases it at once. The unique keys on memories, ticks and
-//! posts make a duplicate harmless anyway: the lease is about money, not correctness.
+//! The lease lasts the run's own time budget plus a minute ([`lease_seconds`]; issue #21: it
+//! was `maxDuration` + 60 s whatever the budget, so a run with a longer budget outlived it and
+//! a second run paid again). Before every paid call the run renews it ([`renew`], through
+//! [`super::call_gate`]); a renewal that finds it taken stops the run before that call. A
+//! run Vercel killed frees it by itself when it expires; a finished run releases it at once.
+//! The unique keys on memories, ticks and posts make a duplicate harmless anyway: the lease
+//! is about money, not correctness.
+//! SQL: `acquire_job_lock` / `renew_job_lock` / `release_job_lock` in
+//! `supabase/schemas/40_llm_jobs.sql`.
 
 use std::future::Future;
 
@@ -74,14 +80,68 @@ pub async fn acquire(
     ctx: &RunContext,
     now: DateTime<Utc>,
 ) -> Result<Lease, AppError> {
-    let seconds = ctx.job.max_duration_secs() + 60;
     Ok(db
         .rpc(
             "acquire_job_lock",
             &json!({
                 "p_job": ctx.job.name(),
                 "p_owner": ctx.lease_owner(),
-                "p_lease_seconds": seconds,
+                "p_lease_seconds": lease_seconds(ctx),
+                "p_now": now,
+            }),
+        )
+        .await?)
+}
+
+/// How long the lease is taken or renewed for: what is left of the run's budget, plus a
+/// minute for the writes after its last call (and for clocks that disagree a little).
+pub fn lease_seconds(ctx: &RunContext) -> u64 {
+    ctx.remaining().as_secs() + 1 + LEASE_MARGIN_SECS
+}
+
+/// The lease's margin beyond the run's budget.
+pub const LEASE_MARGIN_SECS: u64 = 60;
+
+/// The answer of `renew_job_lock`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Renewal {
+    /// Whether this run still holds the lease (now extended).
+    pub held: bool,
+    /// Who holds it.
+    pub lease_owner: Option<String>,
+    /// Until when.
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+impl Renewal {
+    /// Why the run stopped, when it no longer holds the lease.
+    pub fn lost_reason(&self) -> String {
+        format!(
+            "this run's lease was taken by {} (until {}) while it worked; it stopped before its next paid call. \
+             Another run took an expired lease: check that SUPACRON_TIME_BUDGET_SECS fits the job and the clocks agree",
+            self.lease_owner
+                .as_deref()
+                .unwrap_or("nobody (it was cleared)"),
+            self.lease_until
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| "-".into())
+        )
+    }
+}
+
+/// Extends this run's lease at `now` if it still holds it (see [`lease_seconds`]).
+pub async fn renew(
+    db: &Supabase,
+    ctx: &RunContext,
+    now: DateTime<Utc>,
+) -> Result<Renewal, AppError> {
+    Ok(db
+        .rpc(
+            "renew_job_lock",
+            &json!({
+                "p_job": ctx.job.name(),
+                "p_owner": ctx.lease_owner(),
+                "p_lease_seconds": lease_seconds(ctx),
                 "p_now": now,
             }),
         )

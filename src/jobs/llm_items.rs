@@ -43,6 +43,16 @@ pub struct Tally {
     /// Items someone else wrote first (the memory job answers them as `skipped`).
     #[serde(skip)]
     pub not_written: usize,
+    /// Paid calls whose result was thrown away because someone else wrote the item first
+    /// (their tokens are counted all the same).
+    pub discarded: usize,
+    /// Why the run stopped starting paid calls before its work was done (`lease_lost`),
+    /// if it did: its remaining items are in `left_for_later`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<&'static str>,
+    /// What stopped it, and what to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_reason: Option<String>,
     /// What the provider billed: every billed call, usable or not (`unusable_calls`).
     #[serde(flatten)]
     pub usage: Usage,
@@ -70,10 +80,17 @@ where
         .await;
     let mut first_error = None;
     tally.usage = gate.usage();
+    if let Some(stop) = gate.stopped() {
+        tally.stopped_by = Some(stop.by);
+        tally.stopped_reason = Some(stop.reason);
+    }
     for outcome in outcomes {
         match outcome {
             Ok(ItemOutcome::Written(_)) => tally.ok_count += 1,
-            Ok(ItemOutcome::NotWritten(_)) => tally.not_written += 1,
+            Ok(ItemOutcome::NotWritten(completion)) => {
+                tally.not_written += 1;
+                tally.discarded += usize::from(completion.is_some());
+            }
             Ok(ItemOutcome::Failed) => tally.failed_count += 1,
             Ok(ItemOutcome::Left) => tally.left_for_later += 1,
             Err(error) => {
@@ -85,9 +102,10 @@ where
 }
 
 /// How a run that held the lease ended: `partial` when an item failed, was left for later,
-/// or `others` (job-specific: invalid rows) happened, or work is still `remaining`.
+/// a paid call was discarded, or `others` (job-specific: invalid rows) happened, or work is
+/// still `remaining`.
 pub fn status(tally: &Tally, others: usize, remaining: i64) -> RunStatus {
-    if tally.failed_count + tally.left_for_later + others > 0 || remaining > 0 {
+    if tally.failed_count + tally.left_for_later + tally.discarded + others > 0 || remaining > 0 {
         RunStatus::Partial
     } else {
         RunStatus::Ok
@@ -105,7 +123,8 @@ pub enum Generated<T> {
 }
 
 /// Makes one item's text: offline, `offline()`; else a call with `messages()` whose answer
-/// `parse` reads. An item starts only with at least [`MIN_CALL_BUDGET`] left; a retry the
+/// `parse` reads. A paid call starts only with at least [`MIN_CALL_BUDGET`] left and once
+/// `gate` admits it (the run still holds its lease); a retry the
 /// budget cannot afford ([`LlmErrorClass::Deferred`]) or a retryable failure that used up
 /// the budget leaves the item instead of failing it. Whatever the provider billed is counted
 /// in `gate`, unusable answers included.
@@ -116,15 +135,18 @@ pub async fn generate<T>(
     messages: impl FnOnce() -> Vec<ChatMessage>,
     parse: impl FnOnce(&str) -> Result<T, LlmError>,
     offline: impl FnOnce() -> T,
-) -> Generated<T> {
+) -> Result<Generated<T>, AppError> {
     let ctx = gate.ctx;
     if ctx.remaining() < MIN_CALL_BUDGET {
-        return Generated::Left;
+        return Ok(Generated::Left);
     }
     let client = match llm {
-        Llm::Offline => return Generated::Done(offline(), None),
+        Llm::Offline => return Ok(Generated::Done(offline(), None)),
         Llm::Minimax(client) => client,
     };
+    if !gate.admit().await? {
+        return Ok(Generated::Left);
+    }
     let answered = match client
         .chat(&messages(), max_tokens as u32, ctx.remaining())
         .await
@@ -135,7 +157,7 @@ pub async fn generate<T>(
         },
         Err(error) => Err(error),
     };
-    match answered {
+    Ok(match answered {
         Ok((text, completion)) => {
             gate.count(&completion.usage());
             Generated::Done(text, Some(completion))
@@ -155,7 +177,7 @@ pub async fn generate<T>(
                 Generated::Failed(error)
             }
         }
-    }
+    })
 }
 
 /// The `model`, `prompt_tokens` and `completion_tokens` to store with a row.

@@ -1,5 +1,5 @@
 //! The status report: what `api/cron/status` shows, read in one round trip
-//! (`status_report` in `20261122004000_operations.sql`) and judged by [`health`].
+//! (`status_report` in `supabase/schemas/60_status.sql`) and judged by [`health`].
 //!
 //! [`Report`] mirrors the two views (`cron_run_summary`, `queue_health`), the latest dead
 //! patch jobs and, for the HTML page, the last 24 hours of runs. [`health::tiles`] turns

@@ -1,6 +1,9 @@
 //! What the LLM jobs spend (issue #21), against real PostgreSQL and a MiniMax stub over
-//! HTTP: every billed call is counted (usable or not) in the answer and `cron_runs`, and a
-//! retry the budget cannot afford leaves the item untouched for the next run.
+//! HTTP: a run never pays while another holds its lease (the lease follows the run's budget,
+//! is renewed before every call, and a run that finds it taken stops and says what it
+//! discarded; a deployed function's budget is held to its maxDuration), every billed call is
+//! counted (usable or not) in the answer and `cron_runs`, and a retry the budget cannot
+//! afford leaves the item untouched for the next run.
 
 use std::time::Duration;
 
@@ -15,11 +18,13 @@ use supacron::jobs::schedule::{self, ScheduleSettings};
 use supacron::llm::Llm;
 use testkit::TestEnv;
 use testkit::factory::{self, NewCharacter, NewConversation, NewSchedule};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use uuid::Uuid;
 use wiremock::matchers::{body_string_contains, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::support::front_door::{SECRET, config, request};
+use crate::support::function_process::{FUNCTIONS, FunctionProcess, send};
 use crate::support::llm::{self, COMPLETIONS, MINIMAX_KEY, answer, respond};
 use crate::support::patch::supabase;
 
@@ -112,7 +117,6 @@ pub async fn respond_to(server: &MockServer, marker: &str, response: ResponseTem
 }
 
 /// Chat-completion calls the stub received whose prompt contains `marker`.
-#[allow(dead_code)] // used by the lease tests
 pub async fn calls_for(server: &MockServer, marker: &str) -> usize {
     llm::requests(server)
         .await
@@ -137,6 +141,36 @@ async fn memory_state(
         .await
         .unwrap();
     (row.get(0), row.get(1), row.get(2), row.get(3))
+}
+
+/// A stub answer that also tells the test each call's prompt as it arrives (so the test acts
+/// while a call is in flight, without sleeping).
+struct Signalled {
+    calls: UnboundedSender<String>,
+    response: ResponseTemplate,
+}
+
+impl Respond for Signalled {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let _ = self
+            .calls
+            .send(String::from_utf8_lossy(&request.body).into_owned());
+        self.response.clone()
+    }
+}
+
+/// Mounts `response` for every call, reporting each call's body on the returned channel.
+async fn respond_signalled(
+    server: &MockServer,
+    response: ResponseTemplate,
+) -> UnboundedReceiver<String> {
+    let (calls, received) = unbounded_channel();
+    Mock::given(method("POST"))
+        .and(path(COMPLETIONS))
+        .respond_with(Signalled { calls, response })
+        .mount(server)
+        .await;
+    received
 }
 
 fn counts(summary: &RunSummary, names: &[&str]) -> Vec<Value> {
@@ -347,4 +381,210 @@ async fn tick(env: &TestEnv, schedule: Uuid) -> (String, i32, Option<String>) {
         .await
         .unwrap();
     (row.get(0), row.get(1), row.get(2))
+}
+
+/// The issue's case: a run whose budget (900 s) is longer than the old fixed lease
+/// (maxDuration + 60 s = 360 s) is still working when a second run comes 361 s later by the
+/// clock. The lease follows the budget, so the second run is kept out: nothing paid twice.
+#[tokio::test]
+async fn a_run_with_a_budget_beyond_max_duration_keeps_its_lease_and_nothing_is_paid_twice() {
+    let env = TestEnv::start().await;
+    let server = MockServer::start().await;
+    let mut calls = respond_signalled(
+        &server,
+        answer(SUMMARY, 100, 20).set_delay(Duration::from_millis(300)),
+    )
+    .await;
+    let personas = ["persona-one", "persona-two", "persona-three"];
+    for persona in personas {
+        conversation(&env, persona, 6).await;
+    }
+    let llm = llm::llm(&server);
+    let mut first_settings = memory_settings(t0());
+    first_settings.concurrency = 1;
+    let first = run_memory(&env, &llm, &first_settings, Duration::from_secs(900));
+    let second = async {
+        calls.recv().await.expect("the first run calls the stub");
+        let lease_until: DateTime<Utc> = env
+            .db
+            .client
+            .query_one(
+                "select lease_until from job_locks where job = 'memory'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(
+            lease_until >= t0() + chrono::Duration::seconds(900 + 59),
+            "the lease covers the budget: {lease_until}"
+        );
+        let later = memory_settings(t0() + chrono::Duration::seconds(361));
+        run_memory(&env, &llm, &later, Duration::from_secs(60)).await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(second.status, RunStatus::Skipped, "{:?}", second.counts);
+    assert_eq!(
+        counts(&first, &["ok_count", "discarded", "llm_calls"]),
+        [json!(3), json!(0), json!(3)],
+        "{:?}",
+        first.counts
+    );
+    for persona in personas {
+        assert_eq!(calls_for(&server, persona).await, 1, "{persona} paid once");
+    }
+}
+
+/// When another run has taken the lease anyway (its clock says this one's expired), this run
+/// finishes the call in flight, stops before its next paid call, and says what it discarded
+/// and what it left; the next run does the rest, and no conversation is paid twice.
+#[tokio::test]
+async fn a_run_whose_lease_was_taken_stops_before_its_next_paid_call_and_says_what_it_discarded() {
+    let env = TestEnv::start().await;
+    let server = MockServer::start().await;
+    let mut calls = respond_signalled(
+        &server,
+        answer(SUMMARY, 150, 30).set_delay(Duration::from_millis(1500)),
+    )
+    .await;
+    let personas = ["persona-one", "persona-two", "persona-three"];
+    let mut ids = Vec::new();
+    for persona in personas {
+        ids.push((persona, conversation(&env, persona, 6).await));
+    }
+    let llm = llm::llm(&server);
+    let mut s = memory_settings(t0());
+    s.concurrency = 1;
+    let first = run_memory(&env, &llm, &s, Duration::from_secs(900));
+    let thief = async {
+        let body = calls.recv().await.expect("the first run calls the stub");
+        let (_, in_flight) = ids
+            .iter()
+            .find(|(persona, _)| body.contains(persona))
+            .expect("the call is for one of the conversations");
+        // While that call is in flight: another run takes the lease, and writes that
+        // conversation's memory first (its cursor moves).
+        env.db
+            .client
+            .execute(
+                "update job_locks set lease_owner = 'memory:other-run', lease_until = $1
+                 where job = 'memory'",
+                &[&(t0() + chrono::Duration::hours(2))],
+            )
+            .await
+            .unwrap();
+        env.db
+            .client
+            .execute(
+                "update conversations set memory_cursor =
+                     (select max(id) from messages where conversation_id = $1) where id = $1",
+                &[in_flight],
+            )
+            .await
+            .unwrap();
+    };
+    let (first, ()) = tokio::join!(first, thief);
+    assert_eq!(first.status, RunStatus::Partial, "{:?}", first.counts);
+    assert_eq!(
+        counts(
+            &first,
+            &[
+                "ok_count",
+                "discarded",
+                "left_for_later",
+                "llm_calls",
+                "prompt_tokens",
+                "completion_tokens",
+                "stopped_by"
+            ]
+        ),
+        [
+            json!(0),
+            json!(1),
+            json!(2),
+            json!(1),
+            json!(150),
+            json!(30),
+            json!("lease_lost")
+        ],
+        "{:?}",
+        first.counts
+    );
+    let reason = first.counts["stopped_reason"].as_str().unwrap();
+    assert!(reason.contains("memory:other-run"), "{reason}");
+    assert_eq!(
+        llm::requests(&server).await.len(),
+        1,
+        "no call after the loss"
+    );
+
+    // The other run is done (its lease released): the next run does the two left.
+    env.db
+        .client
+        .execute(
+            "update job_locks set lease_owner = null, lease_until = null where job = 'memory'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let next = run_memory(&env, &llm, &memory_settings(t0()), Duration::from_secs(60)).await;
+    assert_eq!(next.counts["ok_count"], 2, "{:?}", next.counts);
+    for persona in personas {
+        assert_eq!(calls_for(&server, persona).await, 1, "{persona} paid once");
+    }
+}
+
+/// A deployed function's budget is held to its maxDuration (270 s of memory's 300 s), however
+/// long SUPACRON_TIME_BUDGET_SECS is: its lease is taken for 270 + 60 s, not 900 + 60 s.
+#[tokio::test]
+async fn a_deployed_functions_budget_is_held_to_its_max_duration() {
+    let env = TestEnv::start().await;
+    let server = MockServer::start().await;
+    let mut calls = respond_signalled(
+        &server,
+        answer(SUMMARY, 10, 5).set_delay(Duration::from_millis(500)),
+    )
+    .await;
+    conversation(&env, "persona-deployed", 12).await;
+    let url = env.rest_url();
+    let base_url = format!("{}/v1", server.uri());
+    let (path, binary) = FUNCTIONS[1];
+    let function = FunctionProcess::start(
+        binary,
+        path,
+        &[
+            ("CRON_SECRET", SECRET),
+            ("SUPABASE_URL", url.as_str()),
+            ("SUPABASE_SERVICE_ROLE_KEY", env.service_key.as_str()),
+            ("MINIMAX_API_KEY", MINIMAX_KEY),
+            ("MINIMAX_BASE_URL", base_url.as_str()),
+            ("SUPACRON_TIME_BUDGET_SECS", "900"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let run = send(
+        client
+            .get(&function.url)
+            .header("Authorization", format!("Bearer {SECRET}")),
+    );
+    let lease = async {
+        calls.recv().await.expect("the function calls the stub");
+        let row = env
+            .db
+            .client
+            .query_one(
+                "select extract(epoch from lease_until - acquired_at)::bigint from job_locks
+                 where job = 'memory'",
+                &[],
+            )
+            .await
+            .unwrap();
+        row.get::<_, i64>(0)
+    };
+    let (answer, lease_secs) = tokio::join!(run, lease);
+    assert_eq!(answer.body["ok_count"], 1, "{}", answer.text);
+    assert!(
+        (300..=331).contains(&lease_secs),
+        "lease of {lease_secs} s: the 270 s budget + 60 s, not 900 + 60"
+    );
 }

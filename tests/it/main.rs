@@ -20,6 +20,7 @@ mod poison_rows;
 mod row_decoders;
 mod run_history;
 mod schedule;
+mod schema_version;
 mod secrets_in_logs;
 mod status_page;
 mod status_views;

@@ -445,13 +445,13 @@ async fn a_run_killed_at_max_duration_is_marked_error_by_the_next_start() {
     let db = &env.db.client;
     // Two runs that never finished: one 10 minutes ago (past patch's 60 s), one just now.
     db.execute(
-        "select start_cron_run($1, 'patch', 'vercel_cron', p_now => now() - interval '10 minutes')",
+        "insert into cron_runs (run_id, job, trigger, started_at) values ($1, 'patch', 'vercel_cron', now() - interval '10 minutes')",
         &[&killed],
     )
     .await
     .unwrap();
     db.execute(
-        "select start_cron_run($1, 'patch', 'vercel_cron')",
+        "insert into cron_runs (run_id, job, trigger) values ($1, 'patch', 'vercel_cron')",
         &[&recent],
     )
     .await

@@ -62,6 +62,19 @@ impl TestDb {
         }
     }
 
+    /// Applies every `supabase/schemas` file in name order, each in its own transaction: the
+    /// declarative schema, which must build the same catalog as the migrations.
+    pub async fn apply_schemas(&mut self) {
+        for (file, text) in sql::schemas() {
+            sql::apply(&mut self.client, &file, &text).await;
+        }
+    }
+
+    /// Runs `sql` in one transaction, panicking with `name` and the server's message.
+    pub async fn apply(&mut self, name: &str, text: &str) {
+        sql::apply(&mut self.client, name, text).await;
+    }
+
     /// Loads `supabase/seed.sql` into this database (in one transaction).
     pub async fn seed(&mut self) {
         sql::apply(&mut self.client, "supabase/seed.sql", &sql::seed_sql()).await;

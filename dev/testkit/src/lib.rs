@@ -13,6 +13,7 @@
 //! as [`AUTHENTICATOR`] (NOINHERIT, no privileges of its own), as on Supabase, so every test
 //! goes through the real privilege path.
 
+pub mod catalog;
 mod db;
 mod env;
 pub mod factory;
@@ -21,7 +22,7 @@ mod template;
 
 pub use db::TestDb;
 pub use env::TestEnv;
-pub use sql::{bootstrap_sql, migrations, repo_root, seed_sql};
+pub use sql::{apply, bootstrap_sql, migrations, repo_root, schemas, seed_sql};
 
 /// HS256 secret shared by the local PostgREST server and the keys minted for tests.
 pub const JWT_SECRET: &str = "supacron-local-dev-jwt-secret-0123456789abcdef";

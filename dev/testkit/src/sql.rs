@@ -1,4 +1,5 @@
-//! The SQL files of the repository (bootstrap, migrations, seed) and how tests apply them.
+//! The SQL files of the repository (bootstrap, migrations, schemas, seed) and how tests apply
+//! them.
 //!
 //! Files are read at run time from the checkout (via `CARGO_MANIFEST_DIR`), so editing a
 //! migration needs no rebuild: the next test run hashes the new content into a new template.
@@ -31,7 +32,12 @@ pub fn seed_sql() -> String {
 
 /// Every `supabase/migrations/*.sql` as (file name, SQL), in file-name (= timestamp) order.
 pub fn migrations() -> Vec<(String, String)> {
-    let dir = repo_root().join("supabase/migrations");
+    sql_files("supabase/migrations")
+}
+
+/// Every `*.sql` in `dir` (relative to the repository root), sorted by file name.
+fn sql_files(dir: &str) -> Vec<(String, String)> {
+    let dir = repo_root().join(dir);
     let entries =
         fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
     let mut files: Vec<(String, String)> = entries
@@ -47,13 +53,19 @@ pub fn migrations() -> Vec<(String, String)> {
         })
         .collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
-    assert!(!files.is_empty(), "no migrations in {}", dir.display());
+    assert!(!files.is_empty(), "no SQL files in {}", dir.display());
     files
+}
+
+/// Every `supabase/schemas/*.sql` as (file name, SQL), in file-name order: the declarative
+/// schema, one home per object (docs/development.md "Changing the schema").
+pub fn schemas() -> Vec<(String, String)> {
+    sql_files("supabase/schemas")
 }
 
 /// Runs one SQL file in one transaction, panicking with the file name and the server's
 /// message, detail and position when it fails.
-pub(crate) async fn apply(client: &mut tokio_postgres::Client, name: &str, sql: &str) {
+pub async fn apply(client: &mut tokio_postgres::Client, name: &str, sql: &str) {
     let tx = client
         .transaction()
         .await

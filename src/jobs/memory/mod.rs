@@ -9,6 +9,7 @@
 //! the cursor plus a unique key on the range: no second memory for the same messages).
 //! An LLM failure writes nothing but the conversation's `memory_last_error` and a backoff; a
 //! later run tries again. Items the time budget cannot fit are left for the next run.
+//! SQL: `supabase/schemas/40_llm_jobs.sql` (the tables are the app's, `10_app_contract.sql`).
 
 pub mod offline;
 pub mod prompt;
@@ -166,7 +167,7 @@ async fn summarise_due(
         }
         fail_conversation(db, key.conversation_id, &error, now).await?;
     }
-    let gate = CallGate::new(ctx);
+    let gate = CallGate::new(ctx, db, now);
     let work: Vec<_> = decoded
         .rows
         .iter()
@@ -201,7 +202,7 @@ async fn summarise_one(
         prompt::parse,
         || offline::summarise(&input),
     )
-    .await;
+    .await?;
     let (draft, completion) = match generated {
         Generated::Done(draft, completion) => (draft, completion),
         Generated::Left => {

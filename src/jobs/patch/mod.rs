@@ -10,8 +10,8 @@
 //! then its jobs become `failed` with a backoff `run_after`, or `dead` at `max_attempts`.
 //! Batches repeat until the queue is empty or the time budget is nearly spent.
 //!
-//! Job lifecycle (moved only by the SQL functions in
-//! `supabase/migrations/20261122001000_patch_pipeline.sql`):
+//! Job lifecycle (moved only by the SQL functions in `supabase/schemas/30_patch_queue.sql`;
+//! the `patch_jobs` table is the app's, `supabase/schemas/10_app_contract.sql`):
 //!
 //! ```text
 //!  pending ──claim──▶ processing ──commit──▶ done

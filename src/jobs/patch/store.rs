@@ -1,5 +1,5 @@
 //! The patch job's calls to Supabase: one typed function per SQL function of
-//! `supabase/migrations/20261122001000_patch_pipeline.sql`.
+//! `supabase/schemas/30_patch_queue.sql`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,10 +20,10 @@ pub struct Claimed {
     /// Their state rows.
     pub states: States,
     /// When no job was claimed: how many are still due (jobs this claim could not take).
-    /// Absent from a database without `20261122005000_patch_round_trips.sql`.
+    /// (Absent from an answer only on a database older than the baseline.)
     pub due: Option<i64>,
     /// Jobs the claim found past `max_attempts` and made `dead` instead of leasing them
-    /// (`20261203220100_patch_claim_exhausted.sql`).
+    /// (`claim_patch_batch`, `supabase/schemas/30_patch_queue.sql`).
     pub exhausted: Vec<i64>,
 }
 

@@ -1,5 +1,6 @@
 //! Schedule ticks (`api/cron/schedule`, `0 * * * *`): characters' posts and diary entries,
-//! generated once per slot of each `character_schedules` row.
+//! generated once per slot of each `character_schedules` row (SQL:
+//! `supabase/schemas/40_llm_jobs.sql`; schedules and posts are the app's tables).
 //!
 //! One run: take the job's lease ([`super::lease`]), read the due schedules, compute in Rust
 //! ([`slots`]) which slots fire, which are skipped (catch-up policy) and each row's next
@@ -134,7 +135,7 @@ pub async fn run(
     }
     let work = async {
         advance(db, now, &mut report).await?;
-        generate_open(ctx, db, llm, settings, &mut report).await
+        generate_open(ctx, db, llm, settings, now, &mut report).await
     };
     let result = match lease::hold(db, ctx, now, work).await? {
         Held::Ran(result) => result,
@@ -222,6 +223,7 @@ async fn generate_open(
     db: &Supabase,
     llm: &Llm,
     settings: &ScheduleSettings,
+    now: DateTime<Utc>,
     report: &mut ScheduleReport,
 ) -> Result<(), AppError> {
     let raw: RawRows = db
@@ -247,7 +249,7 @@ async fn generate_open(
             )
             .await?;
     }
-    let gate = CallGate::new(ctx);
+    let gate = CallGate::new(ctx, db, now);
     let work: Vec<_> = decoded
         .rows
         .iter()
@@ -276,7 +278,7 @@ async fn generate_one(
         prompt::parse,
         || prompt::offline(tick),
     )
-    .await;
+    .await?;
     let (content, completion) = match generated {
         Generated::Done(content, completion) => (content, completion),
         Generated::Left => return Ok(ItemOutcome::Left),

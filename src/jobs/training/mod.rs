@@ -4,7 +4,8 @@
 //! two round trips, idempotent by database constraints (a unique outcome per decision; a
 //! reward only where `reward IS NULL`), so overlapping runs and duplicate deliveries are
 //! harmless. Rows whose data makes no sense get a readable `decisions.last_error` and are
-//! skipped from then on; clear it to retry them.
+//! skipped from then on; clear it to retry them. SQL: `supabase/schemas/50_training.sql`
+//! (the `items`, `decisions` and `outcomes` tables are the app's, `10_app_contract.sql`).
 
 pub mod outcomes;
 pub mod reward_fn;

@@ -3,6 +3,7 @@
 //! view of the schema. One test binary, several modules, to keep link time down.
 
 mod bootstrap;
+mod catalog;
 mod factory;
 mod postgrest;
 mod schema;

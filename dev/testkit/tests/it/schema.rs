@@ -12,19 +12,19 @@ use crate::{TABLES, VIEWS};
 const COLUMNS: &[(&str, &str)] = &[
     (
         "character_posts",
-        "id int8, character_id uuid, schedule_id uuid, tick_id int8, kind text, content text, model text, prompt_tokens int4, completion_tokens int4, created_at timestamptz",
+        "id int8, character_id uuid, content text, schedule_id uuid, tick_id int8, kind text, model text, prompt_tokens int4, completion_tokens int4, created_at timestamptz",
     ),
     (
         "character_schedules",
-        "id uuid, character_id uuid, kind text, cron_expr text, timezone text, prompt text, enabled bool, catch_up text, catch_up_window interval, next_run_at timestamptz, last_run_at timestamptz, last_error text, created_at timestamptz, updated_at timestamptz",
+        "id uuid, character_id uuid, kind text, cron_expr text, updated_at timestamptz, timezone text, prompt text, enabled bool, catch_up text, catch_up_window interval, next_run_at timestamptz, last_run_at timestamptz, last_error text, created_at timestamptz",
     ),
     (
         "character_states",
-        "character_id uuid, state jsonb, run_state jsonb, version int8, created_at timestamptz, updated_at timestamptz",
+        "character_id uuid, created_at timestamptz, updated_at timestamptz, state jsonb, run_state jsonb, version int8",
     ),
     (
         "characters",
-        "id uuid, name text, persona text, timezone text, created_at timestamptz, updated_at timestamptz",
+        "id uuid, name text, timezone text, created_at timestamptz, updated_at timestamptz, persona text",
     ),
     (
         "console_actions",
@@ -32,11 +32,11 @@ const COLUMNS: &[(&str, &str)] = &[
     ),
     (
         "conversation_states",
-        "conversation_id uuid, state jsonb, run_state jsonb, version int8, created_at timestamptz, updated_at timestamptz",
+        "conversation_id uuid, created_at timestamptz, updated_at timestamptz, state jsonb, run_state jsonb, version int8",
     ),
     (
         "conversations",
-        "id uuid, character_id uuid, user_id uuid, title text, memory_cursor int8, created_at timestamptz, updated_at timestamptz, memory_attempts int4, memory_last_error text, memory_retry_after timestamptz",
+        "id uuid, character_id uuid, user_id uuid, title text, created_at timestamptz, updated_at timestamptz, memory_cursor int8, memory_attempts int4, memory_last_error text, memory_retry_after timestamptz",
     ),
     (
         "cron_run_summary",
@@ -52,7 +52,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ),
     (
         "decisions",
-        "id uuid, item_id uuid, action text, confidence float8, policy_version text, context jsonb, decided_at timestamptz, reward float8, reward_details jsonb, reward_version int4, reward_computed_at timestamptz, last_error text, created_at timestamptz, updated_at timestamptz",
+        "id uuid, item_id uuid, action text, policy_version text, context jsonb, decided_at timestamptz, created_at timestamptz, confidence float8, reward float8, reward_details jsonb, reward_version int4, reward_computed_at timestamptz, last_error text, updated_at timestamptz",
     ),
     (
         "items",
@@ -64,7 +64,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ),
     (
         "memories",
-        "id int8, conversation_id uuid, character_id uuid, from_message_id int8, to_message_id int8, summary text, facts jsonb, model text, prompt_tokens int4, completion_tokens int4, created_at timestamptz",
+        "id int8, conversation_id uuid, summary text, character_id uuid, from_message_id int8, to_message_id int8, facts jsonb, model text, prompt_tokens int4, completion_tokens int4, created_at timestamptz",
     ),
     (
         "messages",
@@ -76,7 +76,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ),
     (
         "patch_jobs",
-        "id int8, conversation_id uuid, character_id uuid, patch jsonb, status text, attempts int4, max_attempts int4, error_kind text, last_error text, run_after timestamptz, lease_owner text, lease_until timestamptz, idempotency_key text, created_at timestamptz, updated_at timestamptz, finished_at timestamptz",
+        "id int8, conversation_id uuid, patch jsonb, character_id uuid, status text, attempts int4, max_attempts int4, error_kind text, last_error text, run_after timestamptz, lease_owner text, lease_until timestamptz, idempotency_key text, created_at timestamptz, updated_at timestamptz, finished_at timestamptz",
     ),
     (
         "queue_health",

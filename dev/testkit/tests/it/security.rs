@@ -1,7 +1,8 @@
-//! The security model of 20261122000600_security.sql, checked on the catalog and by acting as
-//! each role: RLS everywhere, nothing for anon / authenticated, everything the backend needs for
-//! service_role, and functions callable by service_role only (including functions created
-//! later, through default privileges).
+//! The security model of supabase/schemas/99_security.sql (and of the app tables an install
+//! creates, 10_app_contract.sql), checked on the catalog and by acting as each role: RLS
+//! everywhere, nothing for anon / authenticated, everything the backend needs for
+//! service_role, functions callable by service_role only, and no default privileges changed
+//! (supacron grants and revokes its own objects only).
 
 use testkit::TestDb;
 use tokio_postgres::error::SqlState;
@@ -151,17 +152,33 @@ async fn every_function_is_executable_by_service_role_only() {
 }
 
 #[tokio::test]
-async fn functions_created_later_are_not_executable_by_client_roles() {
+async fn the_install_changes_no_default_privileges() {
     let db = TestDb::new().await;
+    let defaults: i64 = db
+        .client
+        .query_one("select count(*) from pg_default_acl", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(defaults, 0, "supacron must not alter default privileges");
+    // So a function the app creates later keeps PostgreSQL's defaults (the app grants it).
     db.client
-        .batch_execute(
-            "create function public.later_rpc() returns int language sql
-             set search_path = public, pg_temp as 'select 1';
-             grant execute on function public.later_rpc() to service_role;",
-        )
+        .batch_execute("create function public.app_later() returns int language sql as 'select 1'")
         .await
         .unwrap();
-    assert_functions_locked_down(&db).await;
+    let public_can: bool = db
+        .client
+        .query_one(
+            "select has_function_privilege('anon', 'public.app_later()', 'execute')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        public_can,
+        "the app's own function lost PostgreSQL's default EXECUTE"
+    );
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
--- 20261203180100_console.sql: the status page's operator console (issue #18).
+-- supabase/schemas/70_console.sql: the status page's operator console (issue #18; supacron's own).
 --
 -- The status function (src/function/status.rs, src/console/) lets a signed-in operator act from
 -- the page. Everything it does goes through the functions below, and leaves a row in
@@ -14,7 +14,7 @@
 --   console_patch_job   one patch job's history
 -- Every function takes p_now, so tests move time instead of waiting.
 
-create table public.console_actions (
+create table if not exists public.console_actions (
     id           bigint generated always as identity primary key,
     -- The form's one-time key: a form submitted twice finds its first row and acts once.
     form_key     uuid unique,
@@ -40,20 +40,16 @@ create table public.console_actions (
 comment on table public.console_actions is
     'The status console''s audit log: every sign-in, sign-out and operator action (issue #18).';
 
-create index console_actions_created_at_idx on public.console_actions (created_at desc, id desc);
-create index console_actions_refused_sign_in_idx on public.console_actions (client, created_at)
+create index if not exists console_actions_created_at_idx on public.console_actions (created_at desc, id desc);
+create index if not exists console_actions_refused_sign_in_idx on public.console_actions (client, created_at)
     where action = 'sign_in' and outcome = 'refused';
-create index console_actions_sign_out_idx on public.console_actions (session_id)
+create index if not exists console_actions_sign_out_idx on public.console_actions (session_id)
     where action = 'sign_out';
-
-alter table public.console_actions enable row level security;
-revoke all on table public.console_actions from public, anon, authenticated;
-grant select, insert, update, delete on table public.console_actions to service_role;
 
 -- A sign-in attempt from p_client: refused without a trace while 5 attempts from that address
 -- failed in the last 15 minutes ({"allowed": false, "retry_after_seconds": n}); otherwise
 -- recorded (done, or refused when p_ok is false) and {"allowed": true}.
-create function public.console_sign_in(
+create or replace function public.console_sign_in(
     p_session text, p_client text, p_ok boolean, p_now timestamptz default null)
 returns jsonb
 language plpgsql
@@ -86,7 +82,7 @@ end;
 $$;
 
 -- Records that p_session signed out: console_act refuses its actions from then on.
-create function public.console_sign_out(p_session text, p_client text, p_now timestamptz default null)
+create or replace function public.console_sign_out(p_session text, p_client text, p_now timestamptz default null)
 returns void
 language sql
 security invoker
@@ -98,7 +94,7 @@ as $$
 $$;
 
 -- The ids in p_target->'ids' (null when absent or empty).
-create function public.console_target_ids(p_target jsonb)
+create or replace function public.console_target_ids(p_target jsonb)
 returns text[]
 language sql
 immutable
@@ -119,7 +115,7 @@ $$;
 --                                  the decisions' last_error is cleared, so the job considers them again
 --   run_job_now                    target {"job": ".."}: recorded as running; the caller runs the
 --                                  job and writes its outcome with console_action_finished
-create function public.console_act(
+create or replace function public.console_act(
     p_session text, p_form_key uuid, p_action text, p_target jsonb, p_now timestamptz default null)
 returns jsonb
 language plpgsql
@@ -230,7 +226,7 @@ end;
 $$;
 
 -- How a run started by console_act ended: its outcome (done or failed), rows, run id, answer.
-create function public.console_action_finished(
+create or replace function public.console_action_finished(
     p_id bigint, p_outcome text, p_rows integer, p_run_id uuid, p_answer jsonb, p_notice text,
     p_now timestamptz default null)
 returns void
@@ -247,7 +243,7 @@ $$;
 -- What the signed-in page shows besides status_report: whether p_session signed out, the
 -- notice of action p_done, the latest p_limit actions, the expired job locks, and the counts
 -- behind the retry buttons.
-create function public.console_overview(
+create or replace function public.console_overview(
     p_session text, p_done bigint default null, p_limit integer default 10,
     p_max_attempts integer default 5, p_now timestamptz default null)
 returns jsonb
@@ -294,7 +290,7 @@ $$;
 --   ticks         schedule ticks given up on (failed p_args->'max_attempts' times)
 --   refused       p_args {"job": "outcomes"|"rewards"}: decisions the job refused (last_error)
 --   actions       the audit log (console_actions)
-create function public.console_list(
+create or replace function public.console_list(
     p_view text, p_args jsonb default '{}', p_limit integer default 25, p_offset integer default 0,
     p_now timestamptz default null)
 returns jsonb
@@ -391,7 +387,7 @@ $$;
 
 -- One patch job's history: the row (without its patch), the open jobs of its conversation, and
 -- the console actions that named it. Null when there is no such job.
-create function public.console_patch_job(p_id bigint)
+create or replace function public.console_patch_job(p_id bigint)
 returns jsonb
 language sql
 stable
@@ -417,20 +413,3 @@ as $$
     from public.patch_jobs j
     where j.id = p_id;
 $$;
-
-revoke all on function public.console_sign_in(text, text, boolean, timestamptz) from public, anon, authenticated;
-revoke all on function public.console_sign_out(text, text, timestamptz) from public, anon, authenticated;
-revoke all on function public.console_target_ids(jsonb) from public, anon, authenticated;
-revoke all on function public.console_act(text, uuid, text, jsonb, timestamptz) from public, anon, authenticated;
-revoke all on function public.console_action_finished(bigint, text, integer, uuid, jsonb, text, timestamptz) from public, anon, authenticated;
-revoke all on function public.console_overview(text, bigint, integer, integer, timestamptz) from public, anon, authenticated;
-revoke all on function public.console_list(text, jsonb, integer, integer, timestamptz) from public, anon, authenticated;
-revoke all on function public.console_patch_job(bigint) from public, anon, authenticated;
-grant execute on function public.console_sign_in(text, text, boolean, timestamptz) to service_role;
-grant execute on function public.console_sign_out(text, text, timestamptz) to service_role;
-grant execute on function public.console_target_ids(jsonb) to service_role;
-grant execute on function public.console_act(text, uuid, text, jsonb, timestamptz) to service_role;
-grant execute on function public.console_action_finished(bigint, text, integer, uuid, jsonb, text, timestamptz) to service_role;
-grant execute on function public.console_overview(text, bigint, integer, integer, timestamptz) to service_role;
-grant execute on function public.console_list(text, jsonb, integer, integer, timestamptz) to service_role;
-grant execute on function public.console_patch_job(bigint) to service_role;

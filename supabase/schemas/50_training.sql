@@ -1,8 +1,9 @@
--- 20261122002000_training_jobs.sql: the state transitions of the training jobs (seed 002).
+-- supabase/schemas/50_training.sql: the state transitions of the training jobs (seed 002:
+-- src/jobs/outcomes, src/jobs/rewards; the tables are the app's, 10_app_contract.sql).
 --
---   record_outcomes         api/training/outcomes.rs: one outcome per decision whose item is terminal
+--   record_outcomes         outcomes: one outcome per decision whose item is terminal
 --   count_pending_outcomes  its dry run and `remaining`
---   pending_rewards         api/training/calculate-pending.rs: decisions with an outcome, no reward
+--   pending_rewards         rewards: decisions with an outcome, no reward
 --   write_rewards           ... writes computed rewards (guarded by reward IS NULL) or errors
 --   count_pending_rewards   its dry run (seed 002's "returns count of pending rewards")
 --
@@ -12,16 +13,19 @@
 -- clear last_error to have it considered again.
 
 -- Records up to p_limit outcomes, oldest decisions first. A decision whose item reached its
--- terminal state before the decision was made is not given an outcome: its last_error says why.
+-- terminal state before the decision was made, or whose times are not finite (timestamptz
+-- allows 'infinity'; it has no duration), is not given an outcome: its last_error says why,
+-- in the same statement, and the batch goes on.
 -- Answers {"candidates": n, "inserted": n, "invalid": n}.
-create function public.record_outcomes(p_limit integer default 1000)
+create or replace function public.record_outcomes(p_limit integer default 1000)
 returns jsonb
 language sql
 security invoker
 set search_path = public, pg_temp
 as $$
     with candidates as (
-        select d.id as decision_id, d.item_id, i.status, i.status_changed_at as reached_at, d.decided_at
+        select d.id as decision_id, d.item_id, i.status, i.status_changed_at as reached_at, d.decided_at,
+               isfinite(i.status_changed_at) and isfinite(d.decided_at) as finite
         from public.decisions d
         join public.items i on i.id = d.item_id
         where i.status in ('DONE', 'COLD_STORAGE')
@@ -32,20 +36,26 @@ as $$
     ),
     invalid as (
         update public.decisions d
-        set last_error = format(
-            'outcome makes no sense: item %s reached %s at %s, before the decision was made at %s',
-            c.item_id, c.status, c.reached_at, c.decided_at)
+        set last_error = case
+            when not c.finite then format(
+                'outcome cannot be computed: item %s reached %s at %s and the decision was made at %s; '
+                'an infinite time has no duration (fix the time, then clear last_error)',
+                c.item_id, c.status, c.reached_at, c.decided_at)
+            else format(
+                'outcome makes no sense: item %s reached %s at %s, before the decision was made at %s',
+                c.item_id, c.status, c.reached_at, c.decided_at) end
         from candidates c
         -- last_error is checked again here: a run overlapping this one may have set it after
         -- our snapshot, and the row lock makes this UPDATE see its write, so only one counts it.
-        where d.id = c.decision_id and c.reached_at < c.decided_at and d.last_error is null
+        where d.id = c.decision_id and (not c.finite or c.reached_at < c.decided_at)
+          and d.last_error is null
         returning d.id
     ),
     inserted as (
         insert into public.outcomes (decision_id, item_id, terminal_status, reached_at, resolution_seconds)
         select c.decision_id, c.item_id, c.status, c.reached_at, extract(epoch from c.reached_at - c.decided_at)
         from candidates c
-        where c.reached_at >= c.decided_at
+        where c.finite and c.reached_at >= c.decided_at
         on conflict (decision_id) do nothing
         returning decision_id
     )
@@ -56,29 +66,32 @@ as $$
 $$;
 
 comment on function public.record_outcomes(integer) is
-    'Records outcomes of decisions whose item is terminal (unique per decision).';
+    'Records outcomes of decisions whose item is terminal (unique per decision); non-finite times are refused per decision.';
 
 -- Decisions that would get an outcome now.
-create function public.count_pending_outcomes()
+create or replace function public.count_pending_outcomes()
 returns bigint
-language sql
+language plpgsql
 stable
 security invoker
 set search_path = public, pg_temp
 as $$
-    select count(*)
-    from public.decisions d
-    join public.items i on i.id = d.item_id
-    where i.status in ('DONE', 'COLD_STORAGE')
-      and d.last_error is null
-      and not exists (select 1 from public.outcomes o where o.decision_id = d.id);
+begin
+    return (
+        select count(*)
+        from public.decisions d
+        join public.items i on i.id = d.item_id
+        where i.status in ('DONE', 'COLD_STORAGE')
+          and d.last_error is null
+          and not exists (select 1 from public.outcomes o where o.decision_id = d.id));
+end;
 $$;
 
 comment on function public.count_pending_outcomes() is 'Decisions waiting for an outcome.';
 
 -- Up to p_limit decisions with an outcome and no reward, oldest first, with what the reward
 -- function needs.
-create function public.pending_rewards(p_limit integer default 1000)
+create or replace function public.pending_rewards(p_limit integer default 1000)
 returns jsonb
 language sql
 stable
@@ -104,7 +117,7 @@ comment on function public.pending_rewards(integer) is 'Decisions with an outcom
 --   {"id": uuid, "error": text}
 -- Only where reward IS NULL: a reward written meanwhile by someone else is never overwritten
 -- (counted as skipped). Answers {"written": n, "errors": n, "skipped": n}.
-create function public.write_rewards(p_rewards jsonb, p_now timestamptz default null)
+create or replace function public.write_rewards(p_rewards jsonb, p_now timestamptz default null)
 returns jsonb
 language sql
 security invoker
@@ -139,31 +152,22 @@ comment on function public.write_rewards(jsonb, timestamptz) is
     'Writes computed rewards (or errors) where reward is still null.';
 
 -- Seed 002's count of pending rewards, and how many decisions carry an error.
-create function public.count_pending_rewards()
+create or replace function public.count_pending_rewards()
 returns jsonb
-language sql
+language plpgsql
 stable
 security invoker
 set search_path = public, pg_temp
 as $$
-    select jsonb_build_object(
-        'pending', count(*) filter (where d.last_error is null),
-        'invalid', count(*) filter (where d.last_error is not null))
-    from public.decisions d
-    join public.outcomes o on o.decision_id = d.id
-    where d.reward is null;
+begin
+    return (
+        select jsonb_build_object(
+            'pending', count(*) filter (where d.last_error is null),
+            'invalid', count(*) filter (where d.last_error is not null))
+        from public.decisions d
+        join public.outcomes o on o.decision_id = d.id
+        where d.reward is null);
+end;
 $$;
 
 comment on function public.count_pending_rewards() is 'Decisions with an outcome and no reward.';
-
-revoke all on function public.record_outcomes(integer) from public, anon, authenticated;
-revoke all on function public.count_pending_outcomes() from public, anon, authenticated;
-revoke all on function public.pending_rewards(integer) from public, anon, authenticated;
-revoke all on function public.write_rewards(jsonb, timestamptz) from public, anon, authenticated;
-revoke all on function public.count_pending_rewards() from public, anon, authenticated;
-
-grant execute on function public.record_outcomes(integer) to service_role;
-grant execute on function public.count_pending_outcomes() to service_role;
-grant execute on function public.pending_rewards(integer) to service_role;
-grant execute on function public.write_rewards(jsonb, timestamptz) to service_role;
-grant execute on function public.count_pending_rewards() to service_role;

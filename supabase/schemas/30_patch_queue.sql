@@ -1,4 +1,5 @@
--- 20261122001000_patch_pipeline.sql: the state transitions of patch_jobs (api/cron/patch.rs).
+-- supabase/schemas/30_patch_queue.sql: the state transitions of patch_jobs (the patch job,
+-- src/jobs/patch; the table itself is the app's, 10_app_contract.sql).
 --
 -- Every transition is one function = one transaction, called through PostgREST /rpc/:
 --   enqueue_patch_job    producers: insert a job, idempotent by idempotency_key
@@ -8,13 +9,13 @@
 --   count_patch_jobs     the job's dry run and `remaining`; operators
 --   requeue_patch_jobs   operators: bring failed or dead jobs back to pending
 --
--- Protocol (see docs/architecture.md for the diagram):
+-- Protocol (see docs/architecture.md "The patch pipeline"):
 --   * A conversation's jobs are applied in id order by one run at a time. A claim takes whole
---     conversations: it locks their `conversations` rows FOR UPDATE SKIP LOCKED, then, in a new
---     statement (a fresh snapshot that sees every claim committed before the lock was granted),
---     skips any conversation that still has a job under a live lease, and leases the due prefix
---     of the rest. A failed job waiting for its run_after blocks the jobs behind it (strict
---     order per conversation); dead jobs do not.
+--     conversations: it locks their `conversations` rows FOR NO KEY UPDATE SKIP LOCKED, then,
+--     in a new statement (a fresh snapshot that sees every claim committed before the lock was
+--     granted), skips any conversation that still has a job under a live lease, and leases the
+--     due prefix of the rest. A failed job waiting for its run_after blocks the jobs behind it
+--     (strict order per conversation); dead jobs do not.
 --   * Every write-back is fenced: a unit commits only if all its jobs are still `processing`
 --     with lease_owner = the caller, so a run whose lease was taken over commits nothing.
 --   * State rows are compare-and-swapped on version; a conflict rolls back only that unit.
@@ -23,7 +24,7 @@
 -- Producers: enqueue one job. With an idempotency_key already used, returns the existing job
 -- instead of inserting a second one (a producer that retries cannot enqueue twice). An unknown
 -- conversation or character fails here with 23503 (PostgREST answers 409), at the producer.
-create function public.enqueue_patch_job(
+create or replace function public.enqueue_patch_job(
     p_conversation_id uuid,
     p_patch jsonb,
     p_character_id uuid default null,
@@ -55,11 +56,18 @@ comment on function public.enqueue_patch_job(uuid, jsonb, uuid, text, integer) i
 -- The job: lease up to p_max_jobs due jobs, taking whole conversations, oldest first, and
 -- return them with the state rows they patch:
 --   {"jobs": [{id, conversation_id, character_id, patch, attempts, max_attempts}],
---    "conversation_states": [{id, state, run_state, version}],
+--    "exhausted": [ids], "conversation_states": [{id, state, run_state, version}],
 --    "character_states":    [{id, state, run_state, version}]}
 -- character_id is the job's own, else its conversation's character. A state row that does not
 -- exist is simply absent from the answer (the job reports that job as dead).
-create function public.claim_patch_batch(
+--   * Nothing due (most cron ticks): two probes of the partial indexes answer at once (~0.3 ms).
+--   * Nothing taken: the answer carries "due", the jobs still due that it could not take
+--     (behind another run's live lease, or behind a failed job), so the run needs no count
+--     after its last claim (an empty queue is one request).
+--   * max_attempts holds for jobs that are claimed but never committed: a picked job whose
+--     attempts already reached max_attempts becomes `dead` (error_kind 'timeout', a readable
+--     last_error keeping the previous one) instead of being leased, listed as "exhausted".
+create or replace function public.claim_patch_batch(
     p_owner text,
     p_lease_seconds integer,
     p_max_jobs integer default 100,
@@ -75,11 +83,22 @@ declare
     v_candidates uuid[];
     v_locked uuid[];
     v_jobs jsonb;
+    v_exhausted jsonb := '[]'::jsonb;
 begin
     if p_owner is null or btrim(p_owner) = '' or p_lease_seconds is null or p_lease_seconds < 1
        or p_max_jobs is null or p_max_jobs < 1 then
         raise exception 'claim_patch_batch needs an owner, p_lease_seconds >= 1 and p_max_jobs >= 1'
             using errcode = '22023';
+    end if;
+
+    -- 0. Nothing due (most cron ticks): answer at once. Two probes of the partial indexes cost
+    --    a fraction of planning the candidate query below.
+    if not exists (select 1 from public.patch_jobs
+                   where status in ('pending', 'failed') and run_after <= v_now)
+       and not exists (select 1 from public.patch_jobs
+                       where status = 'processing' and lease_until < v_now) then
+        return jsonb_build_object('jobs', '[]'::jsonb, 'conversation_states', '[]'::jsonb,
+                                  'character_states', '[]'::jsonb, 'due', 0);
     end if;
 
     -- 1. Candidates: conversations with the oldest due work and no live lease (over-fetched, so
@@ -105,72 +124,94 @@ begin
         limit p_max_jobs * 2
     ) candidates;
 
-    if v_candidates is null then
-        return jsonb_build_object('jobs', '[]'::jsonb, 'conversation_states', '[]'::jsonb,
-                                  'character_states', '[]'::jsonb);
+    if v_candidates is not null then
+        -- 2. Lock them; another claimer holding one is skipped, never waited for.
+        select array_agg(c.id) into v_locked
+        from (select id from public.conversations where id = any(v_candidates)
+              for no key update skip locked) c;
+
+        -- 3. A new statement, a new snapshot: lease the due prefix of each locked conversation that
+        --    has no live lease, whole conversations in order of their oldest open job.
+        with open_jobs as (
+            select j.id, j.conversation_id,
+                   (j.status in ('pending', 'failed') and j.run_after <= v_now)
+                       or (j.status = 'processing' and j.lease_until < v_now) as due,
+                   (j.status = 'processing' and j.lease_until >= v_now) as live
+            from public.patch_jobs j
+            where j.conversation_id = any(coalesce(v_locked, '{}'))
+              and j.status in ('pending', 'failed', 'processing')
+        ),
+        free as (
+            select o.*,
+                   bool_and(o.due) over (partition by o.conversation_id order by o.id) as due_prefix,
+                   min(o.id) over (partition by o.conversation_id) as first_id
+            from open_jobs o
+            where not exists (select 1 from open_jobs b where b.conversation_id = o.conversation_id and b.live)
+        ),
+        picked as (
+            select id from (
+                select id, row_number() over (order by first_id, id) as n from free where due_prefix
+            ) numbered
+            where n <= p_max_jobs
+        ),
+        exhausted as (
+            update public.patch_jobs j
+            set status = 'dead', finished_at = v_now, lease_owner = null, lease_until = null,
+                error_kind = 'timeout',
+                last_error = left(format(
+                    'claimed %s times without being finished (max_attempts %s): each run that claimed it '
+                    'stopped before committing it (killed at maxDuration, timed out, or its batch could '
+                    'not be processed); requeue it once the cause is fixed%s',
+                    j.attempts, j.max_attempts, coalesce('. Last error: ' || j.last_error, '')), 1000)
+            from picked
+            where j.id = picked.id and j.attempts >= j.max_attempts
+            returning j.id
+        ),
+        claimed as (
+            update public.patch_jobs j
+            set status = 'processing',
+                attempts = j.attempts + 1,
+                lease_owner = p_owner,
+                lease_until = v_now + make_interval(secs => p_lease_seconds)
+            from picked
+            where j.id = picked.id and j.attempts < j.max_attempts
+            returning j.id, j.conversation_id, j.character_id, j.patch, j.attempts, j.max_attempts
+        )
+        select coalesce((select jsonb_agg(jsonb_build_object(
+                   'id', cl.id,
+                   'conversation_id', cl.conversation_id,
+                   'character_id', coalesce(cl.character_id, c.character_id),
+                   'patch', cl.patch,
+                   'attempts', cl.attempts,
+                   'max_attempts', cl.max_attempts) order by cl.id)
+                 from claimed cl join public.conversations c on c.id = cl.conversation_id), '[]'::jsonb),
+               coalesce((select jsonb_agg(e.id order by e.id) from exhausted e), '[]'::jsonb)
+        into v_jobs, v_exhausted;
     end if;
 
-    -- 2. Lock them; another claimer holding one is skipped, never waited for.
-    select array_agg(c.id) into v_locked
-    from (select id from public.conversations where id = any(v_candidates)
-          for no key update skip locked) c;
+    -- 4. Nothing taken: say how many jobs are still due (behind a live lease, or behind a failed
+    --    job whose run_after has not come), so the run needs no count after its last claim.
+    --    Each count reads one partial index.
+    if coalesce(v_jobs, '[]'::jsonb) = '[]'::jsonb then
+        return jsonb_build_object('jobs', '[]'::jsonb, 'conversation_states', '[]'::jsonb,
+                                  'character_states', '[]'::jsonb, 'exhausted', v_exhausted,
+                                  'due', (select count(*) from public.patch_jobs
+                                          where status in ('pending', 'failed') and run_after <= v_now)
+                                         + (select count(*) from public.patch_jobs
+                                            where status = 'processing' and lease_until < v_now));
+    end if;
 
-    -- 3. A new statement, a new snapshot: lease the due prefix of each locked conversation that
-    --    has no live lease, whole conversations in order of their oldest open job.
-    with open_jobs as (
-        select j.id, j.conversation_id,
-               (j.status in ('pending', 'failed') and j.run_after <= v_now)
-                   or (j.status = 'processing' and j.lease_until < v_now) as due,
-               (j.status = 'processing' and j.lease_until >= v_now) as live
-        from public.patch_jobs j
-        where j.conversation_id = any(coalesce(v_locked, '{}'))
-          and j.status in ('pending', 'failed', 'processing')
-    ),
-    free as (
-        select o.*,
-               bool_and(o.due) over (partition by o.conversation_id order by o.id) as due_prefix,
-               min(o.id) over (partition by o.conversation_id) as first_id
-        from open_jobs o
-        where not exists (select 1 from open_jobs b where b.conversation_id = o.conversation_id and b.live)
-    ),
-    picked as (
-        select id from (
-            select id, row_number() over (order by first_id, id) as n from free where due_prefix
-        ) numbered
-        where n <= p_max_jobs
-    ),
-    claimed as (
-        update public.patch_jobs j
-        set status = 'processing',
-            attempts = j.attempts + 1,
-            lease_owner = p_owner,
-            lease_until = v_now + make_interval(secs => p_lease_seconds)
-        from picked
-        where j.id = picked.id
-        returning j.id, j.conversation_id, j.character_id, j.patch, j.attempts, j.max_attempts
-    )
-    select coalesce(jsonb_agg(jsonb_build_object(
-               'id', cl.id,
-               'conversation_id', cl.conversation_id,
-               'character_id', coalesce(cl.character_id, c.character_id),
-               'patch', cl.patch,
-               'attempts', cl.attempts,
-               'max_attempts', cl.max_attempts) order by cl.id), '[]'::jsonb)
-    into v_jobs
-    from claimed cl
-    join public.conversations c on c.id = cl.conversation_id;
-
-    return jsonb_build_object('jobs', v_jobs) || public.read_patch_states(
+    return jsonb_build_object('jobs', v_jobs, 'exhausted', v_exhausted) || public.read_patch_states(
         array(select distinct (j->>'conversation_id')::uuid from jsonb_array_elements(v_jobs) j),
         array(select distinct (j->>'character_id')::uuid from jsonb_array_elements(v_jobs) j));
 end;
 $$;
 
 comment on function public.claim_patch_batch(text, integer, integer, timestamptz) is
-    'Leases whole conversations'' due patch jobs (oldest first) and returns them with their states.';
+    'Leases whole conversations'' due patch jobs (oldest first) with their states; if none, how many are due.';
 
 -- The job: the current state rows, for a retry after a version conflict.
-create function public.read_patch_states(p_conversation_ids uuid[], p_character_ids uuid[])
+create or replace function public.read_patch_states(p_conversation_ids uuid[], p_character_ids uuid[])
 returns jsonb
 language sql
 stable
@@ -206,7 +247,7 @@ comment on function public.read_patch_states(uuid[], uuid[]) is
 -- unit is written except attempts + 1 on its jobs (seed 000). Answers
 --   [{"unit": index, "result": "committed"|"failed"|"released"|"conflict"|"lease_lost",
 --     "dead": [ids]}]  (dead: jobs that became dead in this call)
-create function public.commit_patch_batch(p_owner text, p_units jsonb, p_now timestamptz default null)
+create or replace function public.commit_patch_batch(p_owner text, p_units jsonb, p_now timestamptz default null)
 returns jsonb
 language plpgsql
 security invoker
@@ -308,23 +349,29 @@ comment on function public.commit_patch_batch(text, jsonb, timestamptz) is
     'Commits, fails or releases each unit of a claimed batch; fenced by lease, CAS on version.';
 
 -- The job's dry run and `remaining`; operators. Counts by state, and how many are due now.
-create function public.count_patch_jobs(p_now timestamptz default null)
+-- plpgsql, not sql: a LANGUAGE sql function with SET search_path is never inlined and is
+-- planned anew on every call; plpgsql keeps its plan per connection (the idle check runs it
+-- on every cron tick).
+create or replace function public.count_patch_jobs(p_now timestamptz default null)
 returns jsonb
-language sql
+language plpgsql
 stable
 security invoker
 set search_path = public, pg_temp
 as $$
-    select jsonb_build_object(
-        'due', count(*) filter (where (status in ('pending', 'failed') and run_after <= coalesce(p_now, now()))
-                                   or (status = 'processing' and lease_until < coalesce(p_now, now()))),
-        'pending', count(*) filter (where status = 'pending'),
-        'processing', count(*) filter (where status = 'processing'),
-        'expired_leases', count(*) filter (where status = 'processing' and lease_until < coalesce(p_now, now())),
-        'failed', count(*) filter (where status = 'failed'),
-        'dead', count(*) filter (where status = 'dead'))
-    from public.patch_jobs
-    where status <> 'done';
+begin
+    return (
+        select jsonb_build_object(
+            'due', count(*) filter (where (status in ('pending', 'failed') and run_after <= coalesce(p_now, now()))
+                                       or (status = 'processing' and lease_until < coalesce(p_now, now()))),
+            'pending', count(*) filter (where status = 'pending'),
+            'processing', count(*) filter (where status = 'processing'),
+            'expired_leases', count(*) filter (where status = 'processing' and lease_until < coalesce(p_now, now())),
+            'failed', count(*) filter (where status = 'failed'),
+            'dead', count(*) filter (where status = 'dead'))
+        from public.patch_jobs
+        where status <> 'done');
+end;
 $$;
 
 comment on function public.count_patch_jobs(timestamptz) is
@@ -332,7 +379,7 @@ comment on function public.count_patch_jobs(timestamptz) is
 
 -- Operators: bring failed or dead jobs back to pending, due now, with a fresh attempt count.
 -- Other jobs (done, pending, processing) are left alone. Returns how many were requeued.
-create function public.requeue_patch_jobs(p_ids bigint[], p_now timestamptz default null)
+create or replace function public.requeue_patch_jobs(p_ids bigint[], p_now timestamptz default null)
 returns integer
 language sql
 security invoker
@@ -350,17 +397,3 @@ $$;
 
 comment on function public.requeue_patch_jobs(bigint[], timestamptz) is
     'Requeues failed or dead patch jobs (operators); returns the number requeued.';
-
-revoke all on function public.enqueue_patch_job(uuid, jsonb, uuid, text, integer) from public, anon, authenticated;
-revoke all on function public.claim_patch_batch(text, integer, integer, timestamptz) from public, anon, authenticated;
-revoke all on function public.read_patch_states(uuid[], uuid[]) from public, anon, authenticated;
-revoke all on function public.commit_patch_batch(text, jsonb, timestamptz) from public, anon, authenticated;
-revoke all on function public.count_patch_jobs(timestamptz) from public, anon, authenticated;
-revoke all on function public.requeue_patch_jobs(bigint[], timestamptz) from public, anon, authenticated;
-
-grant execute on function public.enqueue_patch_job(uuid, jsonb, uuid, text, integer) to service_role;
-grant execute on function public.claim_patch_batch(text, integer, integer, timestamptz) to service_role;
-grant execute on function public.read_patch_states(uuid[], uuid[]) to service_role;
-grant execute on function public.commit_patch_batch(text, jsonb, timestamptz) to service_role;
-grant execute on function public.count_patch_jobs(timestamptz) to service_role;
-grant execute on function public.requeue_patch_jobs(bigint[], timestamptz) to service_role;

@@ -1,12 +1,16 @@
--- 20261122003000_llm_jobs.sql: the state transitions of the LLM jobs (seed 000's memory and
--- schedule crons) and the singleton lease that keeps two overlapping runs from paying twice.
+-- supabase/schemas/40_llm_jobs.sql: the state transitions of the LLM jobs (seed 000's memory
+-- and schedule crons: src/jobs/memory, src/jobs/schedule) and the singleton lease that keeps
+-- two overlapping runs from paying twice.
 --
---   acquire_job_lock / release_job_lock   job_locks: one live lease per job name
+--   job_locks                             supacron's: one live lease per job name
+--   acquire_job_lock / renew_job_lock / release_job_lock   take / extend / free it
+--   memory_candidates                     memory: conversations due a summary (internal)
 --   count_memory_candidates               memory: its dry run and `remaining`
---   pick_memory_conversations             memory: conversations with enough new messages, with
---                                         everything the prompt needs (one round trip)
+--   pick_memory_conversations             memory: due conversations with everything the prompt
+--                                         needs (one round trip)
 --   commit_memory                         memory: the memory row + the cursor, in one transaction
 --   fail_memory                           memory: an LLM failure (nothing written; backoff)
+--   schedule_ticks                        supacron's: one row per fired slot of a schedule
 --   due_schedules                         schedule: rows whose next_run_at has come (or is unset)
 --   advance_schedules                     schedule: records ticks (fired / skipped) and the new
 --                                         next_run_at computed in Rust, fenced per row
@@ -18,26 +22,31 @@
 -- Every function takes p_now, so tests move time instead of sleeping. Idempotency is by
 -- constraint: memories are unique per (conversation, first message) and written only when the
 -- conversation's cursor is still where the run read it; ticks are unique per (schedule, slot);
--- posts are unique per tick.
-
--- Memory failures back off instead of paying for the same failing call every ten minutes.
-alter table public.conversations
-    add column memory_attempts     integer not null default 0 check (memory_attempts >= 0),
-    add column memory_last_error   text,
-    add column memory_retry_after  timestamptz;
-
-comment on column public.conversations.memory_attempts is
-    'Consecutive failed memory summarisations (reset by a successful one).';
-comment on column public.conversations.memory_retry_after is
-    'The memory job leaves this conversation alone until then (backoff after an LLM failure).';
+-- posts are unique per tick. The counts are plpgsql (planned once per connection; a LANGUAGE
+-- sql function with SET search_path is planned on every call).
 
 -- ---------------------------------------------------------------------------------------------
--- job_locks: a singleton lease per job name.
+-- job_locks: a singleton lease per job name. A lease, not a lock: a crashed holder's lease
+-- simply expires at lease_until. A free lock is a row with lease_owner null or lease_until in
+-- the past (or no row at all).
+create table if not exists public.job_locks (
+    job          text primary key,
+    lease_owner  text,
+    lease_until  timestamptz,
+    acquired_at  timestamptz,
+    updated_at   timestamptz not null default now()
+);
+
+comment on table public.job_locks is 'Singleton lease per job name (memory, schedule, ...).';
+
+create or replace trigger job_locks_set_updated_at
+    before update on public.job_locks
+    for each row execute function public.set_updated_at();
 
 -- Takes the lease of p_job for p_owner until p_now + p_lease_seconds, when it is free, expired,
 -- or already p_owner's. Answers {"acquired": bool, "lease_owner": text, "lease_until": time}
 -- (the holder's when not acquired).
-create function public.acquire_job_lock(
+create or replace function public.acquire_job_lock(
     p_job text, p_owner text, p_lease_seconds integer, p_now timestamptz default now())
 returns jsonb
 language plpgsql
@@ -71,8 +80,40 @@ $$;
 comment on function public.acquire_job_lock(text, text, integer, timestamptz) is
     'Takes the singleton lease of a job when free, expired or already the caller''s.';
 
+-- Renewed before every paid call (src/jobs/lease.rs): a run never works without its lease.
+-- Extends p_job's lease to at least p_now + p_lease_seconds if p_owner still holds it (even if
+-- it expired meanwhile: nobody else took it). Answers {"held": bool, "lease_owner": text,
+-- "lease_until": time} (the current holder's when not held).
+create or replace function public.renew_job_lock(
+    p_job text, p_owner text, p_lease_seconds integer, p_now timestamptz default now())
+returns jsonb
+language plpgsql
+security invoker
+set search_path = public, pg_temp
+as $$
+declare
+    held public.job_locks;
+begin
+    update public.job_locks as l
+    set lease_until = greatest(coalesce(l.lease_until, p_now),
+                               p_now + make_interval(secs => p_lease_seconds))
+    where l.job = p_job and l.lease_owner = p_owner
+    returning * into held;
+    if found then
+        return jsonb_build_object('held', true, 'lease_owner', held.lease_owner,
+                                  'lease_until', held.lease_until);
+    end if;
+    select * into held from public.job_locks where job = p_job;
+    return jsonb_build_object('held', false, 'lease_owner', held.lease_owner,
+                              'lease_until', held.lease_until);
+end;
+$$;
+
+comment on function public.renew_job_lock(text, text, integer, timestamptz) is
+    'Extends a job''s lease while the caller still holds it; says who holds it otherwise.';
+
 -- Frees the lease of p_job if p_owner still holds it. Answers whether it did.
-create function public.release_job_lock(p_job text, p_owner text)
+create or replace function public.release_job_lock(p_job text, p_owner text)
 returns boolean
 language sql
 security invoker
@@ -91,35 +132,41 @@ comment on function public.release_job_lock(text, text) is
     'Frees a job''s lease if the caller still holds it.';
 
 -- ---------------------------------------------------------------------------------------------
--- Memory.
+-- Memory. Failures back off on the conversation (memory_attempts, memory_last_error,
+-- memory_retry_after: columns supacron adds to the app's conversations).
 
 -- Conversations with at least p_min_new messages after their cursor and not backing off.
-create function public.memory_candidates(p_min_new integer, p_now timestamptz)
+create or replace function public.memory_candidates(p_min_new integer, p_now timestamptz)
 returns table (conversation_id uuid, first_new_id bigint, new_count bigint)
-language sql
+language plpgsql
 stable
 security invoker
 set search_path = public, pg_temp
 as $$
+begin
+    return query
     select c.id, min(m.id), count(*)
     from public.conversations c
     join public.messages m on m.conversation_id = c.id and m.id > c.memory_cursor
     where c.memory_retry_after is null or c.memory_retry_after <= p_now
     group by c.id
     having count(*) >= greatest(p_min_new, 1);
+end;
 $$;
 
 comment on function public.memory_candidates(integer, timestamptz) is
     'Conversations due a memory summary (internal to the memory functions).';
 
-create function public.count_memory_candidates(p_min_new integer, p_now timestamptz default now())
+create or replace function public.count_memory_candidates(p_min_new integer, p_now timestamptz default now())
 returns bigint
-language sql
+language plpgsql
 stable
 security invoker
 set search_path = public, pg_temp
 as $$
-    select count(*) from public.memory_candidates(p_min_new, p_now);
+begin
+    return (select count(*) from public.memory_candidates(p_min_new, p_now));
+end;
 $$;
 
 comment on function public.count_memory_candidates(integer, timestamptz) is
@@ -127,7 +174,7 @@ comment on function public.count_memory_candidates(integer, timestamptz) is
 
 -- Up to p_limit due conversations, oldest unsummarised message first, each with the
 -- character, the latest memory's summary and the first p_max_messages new messages.
-create function public.pick_memory_conversations(
+create or replace function public.pick_memory_conversations(
     p_min_new integer, p_limit integer, p_max_messages integer, p_now timestamptz default now())
 returns table (
     conversation_id uuid,
@@ -167,7 +214,7 @@ comment on function public.pick_memory_conversations(integer, integer, integer, 
 -- is still p_expected_cursor (another run, or an operator, may have moved it). Answers
 -- 'committed', 'moved' (cursor moved: nothing written) or 'duplicate' (a memory for these
 -- messages exists: nothing written).
-create function public.commit_memory(
+create or replace function public.commit_memory(
     p_conversation_id uuid,
     p_expected_cursor bigint,
     p_from bigint,
@@ -213,7 +260,7 @@ comment on function public.commit_memory(uuid, bigint, bigint, bigint, text, jso
 
 -- Records a failed summarisation: nothing else changes; the conversation waits
 -- 5 min x 2^(attempts - 1), at most 24 hours, before the memory job tries again.
-create function public.fail_memory(p_conversation_id uuid, p_error text, p_now timestamptz default now())
+create or replace function public.fail_memory(p_conversation_id uuid, p_error text, p_now timestamptz default now())
 returns void
 language sql
 security invoker
@@ -233,8 +280,52 @@ comment on function public.fail_memory(uuid, text, timestamptz) is
 -- ---------------------------------------------------------------------------------------------
 -- Schedule.
 
+-- One slot of one schedule (supacron's bookkeeping). The tick is inserted (ON CONFLICT DO
+-- NOTHING) before any content is generated, so unique (schedule_id, slot) is what makes a slot
+-- fire at most once.
+--   pending -> done     content stored in character_posts
+--   pending -> failed   generation failed this run (attempts, last_error); retried later
+--   pending -> skipped  a missed slot the catch-up policy decided not to fire
+--   failed  -> done | failed | skipped   a later run retries (or gives up on) the slot
+create table if not exists public.schedule_ticks (
+    id           bigint generated by default as identity primary key,
+    schedule_id  uuid not null references public.character_schedules (id) on delete cascade,
+    slot         timestamptz not null,
+    status       text not null default 'pending'
+                 check (status in ('pending', 'done', 'skipped', 'failed')),
+    attempts     integer not null default 0 check (attempts >= 0),
+    last_error   text,
+    created_at   timestamptz not null default now(),
+    updated_at   timestamptz not null default now(),
+    constraint schedule_ticks_schedule_slot_key unique (schedule_id, slot)
+);
+
+comment on table public.schedule_ticks is 'Fired slots of character schedules, one per (schedule, slot).';
+
+-- Unfinished ticks to retry.
+create index if not exists schedule_ticks_open_idx on public.schedule_ticks (slot)
+    where status in ('pending', 'failed');
+
+create or replace trigger schedule_ticks_set_updated_at
+    before update on public.schedule_ticks
+    for each row execute function public.set_updated_at();
+
+-- A post's tick (character_posts.tick_id, a column supacron adds to the app's table): the
+-- post outlives its tick.
+do $posts_tick$
+begin
+    if not exists (select 1 from pg_constraint
+                   where conrelid = 'public.character_posts'::regclass
+                     and conname = 'character_posts_tick_id_fkey') then
+        alter table public.character_posts
+            add constraint character_posts_tick_id_fkey
+            foreign key (tick_id) references public.schedule_ticks (id) on delete set null;
+    end if;
+end;
+$posts_tick$;
+
 -- Enabled schedules whose next_run_at has come, or is unset (new, or invalid last time).
-create function public.due_schedules(p_now timestamptz default now(), p_limit integer default 500)
+create or replace function public.due_schedules(p_now timestamptz default now(), p_limit integer default 500)
 returns table (
     id uuid,
     cron_expr text,
@@ -263,7 +354,7 @@ comment on function public.due_schedules(timestamptz, integer) is
 -- is still expected_next_run_at (a concurrent run applied it otherwise). Fired slots become
 -- 'pending' ticks, skipped ones 'skipped' ticks (unique per schedule and slot, so a slot is
 -- never recorded twice). Answers {"applied": n, "stale": n, "fired": n, "skipped": n}.
-create function public.advance_schedules(p_plans jsonb, p_now timestamptz default now())
+create or replace function public.advance_schedules(p_plans jsonb, p_now timestamptz default now())
 returns jsonb
 language plpgsql
 security invoker
@@ -317,8 +408,10 @@ comment on function public.advance_schedules(jsonb, timestamptz) is
     'Records fired and skipped ticks and the next run time of schedules (fenced per row).';
 
 -- Ticks waiting for content (pending, or failed fewer than p_max_attempts times) of enabled
--- schedules, oldest slot first, with the character and its three latest memories.
-create function public.open_schedule_ticks(
+-- schedules, with the character and its three latest memories. Dealt round-robin across
+-- schedules: every schedule's oldest open tick first, then every schedule's second, and so on
+-- (oldest slot first within a round), so one schedule's backlog cannot starve the others.
+create or replace function public.open_schedule_ticks(
     p_limit integer default 100, p_max_attempts integer default 5)
 returns table (
     tick_id bigint,
@@ -342,20 +435,25 @@ as $$
             from (select mem.summary, mem.created_at from public.memories mem
                   where mem.character_id = ch.id
                   order by mem.created_at desc limit 3) mem)
-    from public.schedule_ticks t
+    from (
+        select t.id, t.schedule_id, t.slot, t.attempts,
+               row_number() over (partition by t.schedule_id order by t.slot, t.id) as turn
+        from public.schedule_ticks t
+        join public.character_schedules s on s.id = t.schedule_id
+        where t.status in ('pending', 'failed') and t.attempts < p_max_attempts and s.enabled
+    ) t
     join public.character_schedules s on s.id = t.schedule_id
     join public.characters ch on ch.id = s.character_id
-    where t.status in ('pending', 'failed') and t.attempts < p_max_attempts and s.enabled
-    order by t.slot, t.id
+    order by t.turn, t.slot, t.id
     limit greatest(p_limit, 1);
 $$;
 
 comment on function public.open_schedule_ticks(integer, integer) is
-    'Ticks the schedule job must generate content for, with the prompt inputs.';
+    'Ticks the schedule job must generate content for (round-robin across schedules), with the prompt inputs.';
 
 -- Stores the content of a tick and marks it done, in one transaction. Answers 'written', or
 -- 'duplicate' when the tick already has its post (nothing written twice).
-create function public.complete_schedule_tick(
+create or replace function public.complete_schedule_tick(
     p_tick_id bigint,
     p_content text,
     p_model text,
@@ -387,7 +485,7 @@ comment on function public.complete_schedule_tick(bigint, text, text, integer, i
 
 -- Records a failed generation: the tick stays open for the next run until it has failed
 -- p_max_attempts times (see open_schedule_ticks).
-create function public.fail_schedule_tick(p_tick_id bigint, p_error text)
+create or replace function public.fail_schedule_tick(p_tick_id bigint, p_error text)
 returns void
 language sql
 security invoker
@@ -401,53 +499,32 @@ $$;
 comment on function public.fail_schedule_tick(bigint, text) is
     'Records a failed generation of a tick; it is retried on later runs.';
 
--- The schedule job's backlog: {"due_schedules": n, "open_ticks": n}. Rows waiting for a fix
--- (next_run_at unset with a last_error) are not counted: they are not work the job can do.
-create function public.count_schedule_work(
+-- The schedule job's backlog: {"due_schedules": n, "waiting_for_fix": n, "open_ticks": n}.
+-- Rows waiting for a fix (next_run_at unset with a last_error) are counted apart: the job
+-- re-checks them every run, so only when all three are zero may it answer at once.
+create or replace function public.count_schedule_work(
     p_now timestamptz default now(), p_max_attempts integer default 5)
 returns jsonb
-language sql
+language plpgsql
 stable
 security invoker
 set search_path = public, pg_temp
 as $$
-    select jsonb_build_object(
+begin
+    return jsonb_build_object(
         'due_schedules', (select count(*) from public.character_schedules s
                           where s.enabled
                             and (s.next_run_at <= p_now
                                  or (s.next_run_at is null and s.last_error is null))),
+        'waiting_for_fix', (select count(*) from public.character_schedules s
+                            where s.enabled and s.next_run_at is null
+                              and s.last_error is not null),
         'open_ticks', (select count(*) from public.schedule_ticks t
                        join public.character_schedules s on s.id = t.schedule_id
                        where t.status in ('pending', 'failed') and t.attempts < p_max_attempts
                          and s.enabled));
+end;
 $$;
 
 comment on function public.count_schedule_work(timestamptz, integer) is
     'How much the schedule job has to do now (dry run, remaining).';
-
--- ---------------------------------------------------------------------------------------------
--- Server-only, like every function (see 20261122000600_security.sql).
-do $$
-declare
-    f text;
-begin
-    foreach f in array array[
-        'public.acquire_job_lock(text, text, integer, timestamptz)',
-        'public.release_job_lock(text, text)',
-        'public.memory_candidates(integer, timestamptz)',
-        'public.count_memory_candidates(integer, timestamptz)',
-        'public.pick_memory_conversations(integer, integer, integer, timestamptz)',
-        'public.commit_memory(uuid, bigint, bigint, bigint, text, jsonb, text, integer, integer)',
-        'public.fail_memory(uuid, text, timestamptz)',
-        'public.due_schedules(timestamptz, integer)',
-        'public.advance_schedules(jsonb, timestamptz)',
-        'public.open_schedule_ticks(integer, integer)',
-        'public.complete_schedule_tick(bigint, text, text, integer, integer)',
-        'public.fail_schedule_tick(bigint, text)',
-        'public.count_schedule_work(timestamptz, integer)'
-    ] loop
-        execute format('revoke all on function %s from public, anon, authenticated', f);
-        execute format('grant execute on function %s to service_role', f);
-    end loop;
-end;
-$$;

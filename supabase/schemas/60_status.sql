@@ -1,0 +1,326 @@
+-- supabase/schemas/60_status.sql: what the status function (src/status, src/function/status.rs)
+-- and any PostgREST client read (supacron's own).
+--   cron_run_summary_at / cron_run_summary   per job: last run, last success, 24 h, missing tick
+--   queue_health_at / queue_health           per job: pending, due, processing, expired, dead
+--   status_report                            the status function's one round trip
+-- The views are the functions at now() (security_invoker, so they never show more than the
+-- caller may read); tests call the functions with an exact moment instead of racing the clock.
+-- The functions are plpgsql so their large bodies are planned once per connection, and
+-- `#variable_conflict use_column` keeps every column name meaning the column. The run summary
+-- reads each job's runs by index probes on (job, started_at): its cost does not grow with the
+-- history.
+
+-- Per job (every scheduled job, and any other job with runs): its latest run, its latest
+-- completed run (ok or partial), and the last 24 hours. Dry runs are left out. A run still
+-- `running` past maxDuration + 60 s is shown as `error` (it did not finish).
+-- last_expected_tick: the newest tick of the schedule at or before p_now - tick_grace;
+-- last_tick_missing: that tick came after the schedule was registered and no scheduled run
+-- (Vercel Cron or supacron's scheduler; manual runs do not count) started since a minute
+-- before it.
+create or replace function public.cron_run_summary_at(p_now timestamptz default null)
+returns table (
+    job text, schedule text, last_run_id uuid, last_status text, last_trigger text,
+    last_started_at timestamptz, last_finished_at timestamptz, last_duration_ms integer,
+    last_error text, last_counts jsonb, last_success_at timestamptz, running boolean,
+    runs_24h bigint, failures_24h bigint, skipped_24h bigint, p50_duration_ms_24h integer,
+    p95_duration_ms_24h integer, last_expected_tick timestamptz, last_tick_missing boolean)
+language plpgsql
+stable
+security invoker
+set search_path = public, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    v_now timestamptz := coalesce(p_now, now());
+begin
+    return query
+    with recursive run_jobs(job) as (
+        (select r.job from public.cron_runs r order by r.job limit 1)
+        union all
+        select (select r.job from public.cron_runs r where r.job > run_jobs.job
+                order by r.job limit 1)
+        from run_jobs where run_jobs.job is not null
+    ),
+    jobs as (
+        select s.job from public.cron_schedules s
+        union
+        select rj.job from run_jobs rj
+        where rj.job is not null
+          and exists (select 1 from public.cron_runs r
+                      where r.job = rj.job and not r.dry_run and r.started_at <= v_now)
+    )
+    select
+        j.job,
+        s.schedule,
+        latest.run_id,
+        case when latest.status = 'running'
+                  and latest.started_at < v_now - make_interval(secs => coalesce(s.max_duration_secs, 300) + 60)
+             then 'error' else latest.status end,
+        latest.trigger,
+        latest.started_at,
+        latest.finished_at,
+        latest.duration_ms,
+        case when latest.status = 'running'
+                  and latest.started_at < v_now - make_interval(secs => coalesce(s.max_duration_secs, 300) + 60)
+             then format('the run''s end is not recorded and maxDuration (%s s) has passed: it was killed, the process died, or it could not write its end (see its log line)',
+                         coalesce(s.max_duration_secs, 300))
+             else latest.error end,
+        latest.counts,
+        (select r.started_at from public.cron_runs r
+         where r.job = j.job and not r.dry_run and r.started_at <= v_now
+           and r.status in ('ok', 'partial')
+         order by r.started_at desc limit 1),
+        exists (select 1 from public.cron_runs r
+                where r.job = j.job and r.status = 'running' and not r.dry_run
+                  and r.started_at <= v_now
+                  and r.started_at >= v_now - make_interval(secs => coalesce(s.max_duration_secs, 300) + 60)),
+        day.runs,
+        day.failures,
+        day.skipped,
+        day.p50,
+        day.p95,
+        tick.at,
+        tick.at is not null
+            and tick.at >= s.created_at
+            and not exists (
+                select 1 from public.cron_runs r
+                where r.job = j.job and not r.dry_run and r.started_at <= v_now
+                  and r.trigger in ('vercel_cron', 'scheduler')
+                  and r.started_at >= tick.at - interval '1 minute')
+    from jobs j
+    left join public.cron_schedules s on s.job = j.job
+    left join lateral (
+        select r.* from public.cron_runs r
+        where r.job = j.job and not r.dry_run and r.started_at <= v_now
+        order by r.started_at desc, r.id desc limit 1
+    ) latest on true
+    left join lateral (
+        select count(*) as runs,
+               count(*) filter (where r.status = 'error'
+                                   or (r.status = 'running'
+                                       and r.started_at < v_now - make_interval(secs => coalesce(s.max_duration_secs, 300) + 60)))
+                   as failures,
+               count(*) filter (where r.status = 'skipped') as skipped,
+               (percentile_cont(0.5) within group (order by r.duration_ms))::integer as p50,
+               (percentile_cont(0.95) within group (order by r.duration_ms))::integer as p95
+        from public.cron_runs r
+        where r.job = j.job and not r.dry_run
+          and r.started_at > v_now - interval '24 hours' and r.started_at <= v_now
+    ) day on true
+    left join lateral (
+        select public.cron_previous_tick(s.schedule, v_now - s.tick_grace) as at
+    ) tick on true
+    order by j.job;
+end;
+$$;
+
+comment on function public.cron_run_summary_at(timestamptz) is
+    'Per job at p_now: latest run, latest success, 24 h counts and durations, missing tick.';
+
+-- Per kind of work, at p_now: how much waits, how much is due, what is being worked on under a
+-- live lease, what a dead run left behind (expired leases), what failed and will be retried,
+-- and what was given up on; oldest_due_at is the longest any due item has waited.
+--   patch     patch_jobs (due = pending/failed past run_after, or processing with expired lease)
+--   memory    conversations: pending = with unsummarised messages; due = memory candidates at
+--             p_memory_min_new (the job's MEMORY_MIN_NEW_MESSAGES; the view uses the default
+--             10); failed = backing off after a failed summary (memory_retry_after ahead)
+--   schedule  due = schedules count_schedule_work counts; pending / failed = open ticks
+--             (failed fewer than 5 times); dead = ticks given up on (5 failures) and enabled
+--             rows waiting for a fix (no next_run_at, a last_error)
+--   outcomes  decisions on terminal items without an outcome; dead = refused (last_error)
+--   rewards   decisions with an outcome and no reward; dead = refused (last_error)
+-- For memory and schedule, processing / expired_leases describe the job's job_locks row.
+create or replace function public.queue_health_at(p_now timestamptz default null, p_memory_min_new integer default 10)
+returns table (
+    job                     text,
+    pending                 bigint,
+    due                     bigint,
+    processing              bigint,
+    expired_leases          bigint,
+    failed                  bigint,
+    dead                    bigint,
+    oldest_due_at           timestamptz,
+    oldest_due_age_seconds  bigint
+)
+language plpgsql
+stable
+security invoker
+set search_path = public, pg_temp
+as $$
+#variable_conflict use_column
+begin
+    return query
+    with now_ as (select coalesce(p_now, now()) as t),
+        locks as (
+            select l.job,
+                   count(*) filter (where l.lease_owner is not null and l.lease_until >= (select t from now_)) as live,
+                   count(*) filter (where l.lease_owner is not null and l.lease_until < (select t from now_)) as expired
+            from public.job_locks l
+            group by l.job
+        ),
+        patch as (
+            select
+                'patch'::text as job,
+                count(*) filter (where status = 'pending') as pending,
+                count(*) filter (where (status in ('pending', 'failed') and run_after <= (select t from now_))
+                                    or (status = 'processing' and lease_until < (select t from now_))) as due,
+                count(*) filter (where status = 'processing' and lease_until >= (select t from now_)) as processing,
+                count(*) filter (where status = 'processing' and lease_until < (select t from now_)) as expired_leases,
+                count(*) filter (where status = 'failed') as failed,
+                count(*) filter (where status = 'dead') as dead,
+                min(case when status in ('pending', 'failed') and run_after <= (select t from now_) then run_after
+                         when status = 'processing' and lease_until < (select t from now_) then lease_until
+                    end) as oldest_due_at
+            from public.patch_jobs
+            where status <> 'done'
+        ),
+        schedule as (
+            select
+                'schedule'::text as job,
+                (select count(*) from public.schedule_ticks t
+                 join public.character_schedules s on s.id = t.schedule_id
+                 where s.enabled and t.status = 'pending' and t.attempts < 5) as pending,
+                (select count(*) from public.character_schedules s
+                 where s.enabled
+                   and (s.next_run_at <= (select t from now_) or (s.next_run_at is null and s.last_error is null))) as due,
+                coalesce((select live from locks where locks.job = 'schedule'), 0) as processing,
+                coalesce((select expired from locks where locks.job = 'schedule'), 0) as expired_leases,
+                (select count(*) from public.schedule_ticks t
+                 join public.character_schedules s on s.id = t.schedule_id
+                 where s.enabled and t.status = 'failed' and t.attempts < 5) as failed,
+                (select count(*) from public.schedule_ticks t where t.status = 'failed' and t.attempts >= 5)
+                  + (select count(*) from public.character_schedules s
+                     where s.enabled and s.next_run_at is null and s.last_error is not null) as dead,
+                least(
+                    (select min(coalesce(s.next_run_at, s.created_at)) from public.character_schedules s
+                     where s.enabled
+                       and (s.next_run_at <= (select t from now_) or (s.next_run_at is null and s.last_error is null))),
+                    (select min(t.slot) from public.schedule_ticks t
+                     join public.character_schedules s on s.id = t.schedule_id
+                     where s.enabled and t.status in ('pending', 'failed') and t.attempts < 5)) as oldest_due_at
+        ),
+        outcomes as (
+            select
+                'outcomes'::text as job,
+                count(*) filter (where d.last_error is null) as pending,
+                count(*) filter (where d.last_error is null) as due,
+                0::bigint as processing,
+                0::bigint as expired_leases,
+                0::bigint as failed,
+                count(*) filter (where d.last_error is not null) as dead,
+                min(i.status_changed_at) filter (where d.last_error is null) as oldest_due_at
+            from public.decisions d
+            join public.items i on i.id = d.item_id
+            where i.status in ('DONE', 'COLD_STORAGE')
+              and not exists (select 1 from public.outcomes o where o.decision_id = d.id)
+        ),
+        rewards as (
+            select
+                'rewards'::text as job,
+                count(*) filter (where d.last_error is null) as pending,
+                count(*) filter (where d.last_error is null) as due,
+                0::bigint as processing,
+                0::bigint as expired_leases,
+                0::bigint as failed,
+                count(*) filter (where d.last_error is not null) as dead,
+                min(o.created_at) filter (where d.last_error is null) as oldest_due_at
+            from public.decisions d
+            join public.outcomes o on o.decision_id = d.id
+            where d.reward is null
+        ),
+        memory as (
+            select
+                'memory'::text as job,
+                (select count(*) from public.conversations c
+                 where exists (select 1 from public.messages m
+                               where m.conversation_id = c.id and m.id > c.memory_cursor)) as pending,
+                (select count(*) from public.memory_candidates(p_memory_min_new, (select t from now_))) as due,
+                coalesce((select live from locks where locks.job = 'memory'), 0) as processing,
+                coalesce((select expired from locks where locks.job = 'memory'), 0) as expired_leases,
+                (select count(*) from public.conversations c
+                 where c.memory_attempts > 0 and c.memory_retry_after > (select t from now_)) as failed,
+                0::bigint as dead,
+                (select min(m.created_at) from public.memory_candidates(p_memory_min_new, (select t from now_)) mc
+                 join public.messages m on m.id = mc.first_new_id) as oldest_due_at
+        ),
+        all_kinds as (
+            select * from patch
+            union all select * from memory
+            union all select * from schedule
+            union all select * from outcomes
+            union all select * from rewards
+        )
+        select a.job, a.pending, a.due, a.processing, a.expired_leases, a.failed, a.dead,
+               a.oldest_due_at,
+               case when a.oldest_due_at is null then null
+                    else greatest(0, floor(extract(epoch from (select t from now_) - a.oldest_due_at)))::bigint
+               end
+        from all_kinds a;
+end;
+$$;
+
+comment on function public.queue_health_at(timestamptz, integer) is
+    'Per kind of work at p_now: pending, due, processing, expired leases, failed, dead, oldest due.';
+
+-- The views PostgREST serves (service role only): the functions at now().
+create or replace view public.queue_health
+with (security_invoker = true)
+as select * from public.queue_health_at(null, 10);
+
+comment on view public.queue_health is
+    'Per kind of work: pending, due, processing (live lease), expired leases, failed, dead, oldest due.';
+
+create or replace view public.cron_run_summary
+with (security_invoker = true)
+as select * from public.cron_run_summary_at(null);
+
+comment on view public.cron_run_summary is
+    'Per job: last run, last success, runs and failures in 24 h, p50/p95 duration, missing tick.';
+
+-- The status function's single round trip: both views at p_now, the latest dead patch jobs,
+-- and (for the HTML page) every non-dry run of the last 24 hours as [job, started_at, status].
+create or replace function public.status_report(
+    p_now timestamptz default null,
+    p_dead_limit integer default 10,
+    p_timeline boolean default false,
+    p_memory_min_new integer default 10
+)
+returns jsonb
+language plpgsql
+stable
+security invoker
+set search_path = public, pg_temp
+as $$
+#variable_conflict use_column
+begin
+    return (
+    select jsonb_build_object(
+            'generated_at', coalesce(p_now, now()),
+            'cron_run_summary', coalesce((select jsonb_agg(to_jsonb(s) order by s.job)
+                                          from public.cron_run_summary_at(p_now) s), '[]'::jsonb),
+            'queue_health', coalesce((select jsonb_agg(to_jsonb(q))
+                                      from public.queue_health_at(p_now, p_memory_min_new) q), '[]'::jsonb),
+            'dead_jobs', coalesce((select jsonb_agg(to_jsonb(d) order by d.finished_at desc nulls last, d.id desc)
+                                   from (select id, conversation_id, attempts, error_kind, last_error, finished_at
+                                         from public.patch_jobs
+                                         where status = 'dead'
+                                         order by finished_at desc nulls last, id desc
+                                         limit greatest(p_dead_limit, 0)) d), '[]'::jsonb),
+            'timeline', case when p_timeline then
+                coalesce((select jsonb_agg(jsonb_build_array(r.job, r.started_at,
+                                     case when r.status = 'running'
+                                               and r.started_at < coalesce(p_now, now())
+                                                   - make_interval(secs => coalesce(s.max_duration_secs, 300) + 60)
+                                          then 'error' else r.status end)
+                                 order by r.started_at)
+                          from public.cron_runs r
+                          left join public.cron_schedules s on s.job = r.job
+                          where not r.dry_run
+                            and r.started_at > coalesce(p_now, now()) - interval '24 hours'
+                            and r.started_at <= coalesce(p_now, now())), '[]'::jsonb)
+            else null end));
+end;
+$$;
+
+comment on function public.status_report(timestamptz, integer, boolean, integer) is
+    'Everything the status page shows, in one call: both views, dead jobs, the 24 h timeline.';
