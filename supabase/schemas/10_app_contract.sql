@@ -182,6 +182,31 @@ begin
             c.table_name, c.column_name, c.table_name);
     end loop;
 
+    -- An app CHECK on a column the jobs write must accept every value they write.
+    for c in select con.conname::text as constraint_name, cl.relname::text as table_name,
+                    a.attname::text as column_name, format_type(a.atttypid, a.atttypmod) as type,
+                    pg_get_expr(con.conbin, con.conrelid) as expr, w.written
+             from (values
+                 ('patch_jobs', 'status', '{pending,processing,done,failed,dead}'::text[]),
+                 ('patch_jobs', 'error_kind', '{conflict,retryable,permanent,timeout}'),
+                 ('character_posts', 'kind', '{post,diary}'),
+                 ('outcomes', 'terminal_status', '{DONE,COLD_STORAGE}')
+             ) as w(table_name, column_name, written)
+             join pg_class cl on cl.relnamespace = 'public'::regnamespace and cl.relname = w.table_name
+             join pg_attribute a on a.attrelid = cl.oid and a.attname = w.column_name
+             join pg_constraint con on con.conrelid = cl.oid and con.contype = 'c'
+                                   and con.conkey = array[a.attnum] loop
+        foreach p in array c.written loop
+            execute format('select coalesce((%s), true) from (select %L::%s as %I) as t',
+                           c.expr, p, c.type, c.column_name) into v_found;
+            if not v_found::boolean then
+                v_problems := v_problems || format(
+                    '%s.%s: found CHECK %s, which refuses %L; needs it to allow %s (the jobs write them): widen the constraint, then apply the migration again',
+                    c.table_name, c.column_name, c.constraint_name, p, array_to_string(c.written, ', '));
+            end if;
+        end loop;
+    end loop;
+
     -- The service role runs the jobs: it needs these privileges on the app's tables.
     for c in select * from (values
                  ('characters', 'select'), ('conversations', 'select,update'), ('messages', 'select'),

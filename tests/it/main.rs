@@ -9,6 +9,7 @@ mod cli_serve;
 mod console;
 mod console_browser;
 mod dev_script;
+mod existing_app;
 mod functions_auth;
 mod llm_client;
 mod llm_spend;

@@ -70,6 +70,17 @@ impl TestDb {
         }
     }
 
+    /// Applies every migration like [`TestDb::migrate`], but answers the first failure (the
+    /// server's message, detail and hint) instead of panicking; a failed file changes nothing.
+    pub async fn try_migrate(&mut self) -> Result<(), String> {
+        for (file, text) in sql::migrations() {
+            sql::try_apply(&mut self.client, &text)
+                .await
+                .map_err(|e| format!("{file}: {e}"))?;
+        }
+        Ok(())
+    }
+
     /// Runs `sql` in one transaction, panicking with `name` and the server's message.
     pub async fn apply(&mut self, name: &str, text: &str) {
         sql::apply(&mut self.client, name, text).await;

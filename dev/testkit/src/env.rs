@@ -32,7 +32,16 @@ impl TestEnv {
     /// Like [`TestEnv::start`], with a chance to adjust the server's configuration first
     /// (latency, pool size, max rows, ...).
     pub async fn start_with(configure: impl FnOnce(&mut postgrest_dev::Config)) -> TestEnv {
-        let db = TestDb::new().await;
+        TestEnv::serve(TestDb::new().await, configure).await
+    }
+
+    /// A server over a database the test prepared itself (e.g. an app's own tables, then the
+    /// install: [`TestDb::empty`], [`TestDb::bootstrap`], [`TestDb::try_migrate`]).
+    pub async fn start_on(db: TestDb) -> TestEnv {
+        TestEnv::serve(db, |_| {}).await
+    }
+
+    async fn serve(db: TestDb, configure: impl FnOnce(&mut postgrest_dev::Config)) -> TestEnv {
         // Logged in as the NOINHERIT authenticator, like PostgREST on Supabase.
         let mut config = postgrest_dev::Config::new(crate::authenticator_url(&db.url), JWT_SECRET);
         config.secret_api_keys = vec![SECRET_API_KEY.to_string()];

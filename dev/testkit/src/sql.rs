@@ -94,6 +94,23 @@ pub async fn apply(client: &mut tokio_postgres::Client, name: &str, sql: &str) {
         .unwrap_or_else(|e| panic!("{name}: commit: {}", describe(&e)));
 }
 
+/// Runs `sql` in one transaction; a failure is rolled back and answered as the server's
+/// message (with its detail and hint).
+pub(crate) async fn try_apply(
+    client: &mut tokio_postgres::Client,
+    sql: &str,
+) -> Result<(), String> {
+    let tx = client.transaction().await.map_err(|e| describe(&e))?;
+    if let Err(e) = tx.batch_execute(sql).await {
+        let mut text = describe(&e);
+        if let Some(hint) = e.as_db_error().and_then(|db| db.hint()) {
+            text.push_str(&format!("; hint: {hint}"));
+        }
+        return Err(text);
+    }
+    tx.commit().await.map_err(|e| describe(&e))
+}
+
 /// A readable one-line description of a database error.
 pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
