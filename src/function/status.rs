@@ -32,9 +32,10 @@ use crate::auth::{self, AuthError};
 use crate::config::Config;
 use crate::console::session::{self, CookieState};
 use crate::console::store;
-use crate::console::{self, Console, form::Form, html as console_html, pages};
+use crate::console::{self, Console, Session, form::Form, html as console_html, pages};
 use crate::error::AppError;
 use crate::jobs::schedule::MAX_TICK_ATTEMPTS;
+use crate::secret::Secret;
 use crate::status::{Report, health, html};
 use crate::supabase::Supabase;
 
@@ -123,37 +124,38 @@ async fn page(admitted: &Admitted<'_>, view: Option<&str>) -> Result<FunctionRes
         }
     };
     let secret = admitted.config.cron_secret()?;
+    let console = |overview| signed_in(session, overview, secret, again);
     if let Some(view) = view {
         let overview = overview.await?;
         if overview.as_ref().is_some_and(|o| o.signed_out) {
             return console::refuse(request, true);
         }
-        let console = session
-            .zip(overview.as_ref())
-            .map(|(session, overview)| Console {
-                session,
-                forms: console_html::Forms::new(session, secret, ""),
-                overview,
-                again,
-            });
-        return pages::view(admitted, console.as_ref(), view).await;
+        return pages::view(admitted, console(overview.as_ref()).as_ref(), view).await;
     }
     let (report, overview) = tokio::join!(Report::fetch(db, true, min_new), overview);
     let (report, overview) = (report?, overview?);
     if overview.as_ref().is_some_and(|o| o.signed_out) {
         return console::refuse(request, true);
     }
-    let console = session
-        .zip(overview.as_ref())
-        .map(|(session, overview)| Console {
-            session,
-            forms: console_html::Forms::new(session, secret, ""),
-            overview,
-            again,
-        });
+    let console = console(overview.as_ref());
     let tiles = health::tiles(&report);
     Ok(console_html::response(
         StatusCode::OK,
         html::render(&report, &tiles, console.as_ref()),
     ))
+}
+
+/// The console of a signed-in session, once its overview is read.
+fn signed_in<'a>(
+    session: Option<&'a Session>,
+    overview: Option<&'a store::Overview>,
+    secret: &Secret,
+    again: bool,
+) -> Option<Console<'a>> {
+    session.zip(overview).map(|(session, overview)| Console {
+        session,
+        forms: console_html::Forms::new(session, secret, ""),
+        overview,
+        again,
+    })
 }
