@@ -75,12 +75,10 @@ pub(crate) fn authenticate(headers: &HeaderMap, cfg: &AuthConfig) -> ApiResult<I
             return Err(invalid_api_key());
         }
         if bearer.is_none() {
-            let role = if known {
-                "service_role"
-            } else {
-                cfg.anon_role.as_str()
-            };
-            return Ok(identity(role, Map::new(), cfg));
+            if !known {
+                return anonymous(cfg);
+            }
+            return Ok(identity("service_role", Map::new(), cfg));
         }
     }
     let token = match (bearer, apikey) {
@@ -91,15 +89,29 @@ pub(crate) fn authenticate(headers: &HeaderMap, cfg: &AuthConfig) -> ApiResult<I
             }
             k.to_string()
         }
-        _ => return Ok(identity(&cfg.anon_role, Map::new(), cfg)),
+        _ => return anonymous(cfg),
     };
     let claims = verify(&token, &cfg.jwt_secret)?;
     let role = match claims.get("role") {
         Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None if cfg.anon_role.is_empty() => return Err(anonymous_disabled()),
         Some(Value::Null) | None => cfg.anon_role.clone(),
         Some(other) => other.to_string(),
     };
     Ok(identity(&role, claims, cfg))
+}
+
+/// The anonymous role, or PGRST302 when `db-anon-role` is empty (anonymous access disabled).
+fn anonymous(cfg: &AuthConfig) -> ApiResult<Identity> {
+    if cfg.anon_role.is_empty() {
+        return Err(anonymous_disabled());
+    }
+    Ok(identity(&cfg.anon_role, Map::new(), cfg))
+}
+
+fn anonymous_disabled() -> ApiError {
+    ApiError::new(401, "PGRST302", "Anonymous access is disabled")
+        .header("WWW-Authenticate", "Bearer")
 }
 
 fn identity(role: &str, mut claims: Map<String, Value>, cfg: &AuthConfig) -> Identity {

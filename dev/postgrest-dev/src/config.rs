@@ -4,6 +4,47 @@
 use std::fmt;
 use std::time::Duration;
 
+/// `db-tx-end`: how each request's transaction ends, and whether `Prefer: tx=` may override it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TxEnd {
+    /// Commit (PostgREST's default); `Prefer: tx=` is not honoured.
+    #[default]
+    Commit,
+    /// Commit unless the request sends `Prefer: tx=rollback`.
+    CommitAllowOverride,
+    /// Roll back every request (test databases stay untouched); `Prefer: tx=` is not honoured.
+    Rollback,
+    /// Roll back unless the request sends `Prefer: tx=commit`.
+    RollbackAllowOverride,
+}
+
+impl TxEnd {
+    /// Parses PostgREST's values `commit`, `commit-allow-override`, `rollback`,
+    /// `rollback-allow-override`.
+    pub fn parse(s: &str) -> Option<TxEnd> {
+        Some(match s {
+            "commit" => TxEnd::Commit,
+            "commit-allow-override" => TxEnd::CommitAllowOverride,
+            "rollback" => TxEnd::Rollback,
+            "rollback-allow-override" => TxEnd::RollbackAllowOverride,
+            _ => return None,
+        })
+    }
+
+    /// Whether `Prefer: tx=commit|rollback` is honoured.
+    pub fn allows_override(self) -> bool {
+        matches!(
+            self,
+            TxEnd::CommitAllowOverride | TxEnd::RollbackAllowOverride
+        )
+    }
+
+    /// Whether a request without an honoured `Prefer: tx=` rolls back.
+    pub fn rolls_back(self) -> bool {
+        matches!(self, TxEnd::Rollback | TxEnd::RollbackAllowOverride)
+    }
+}
+
 /// How a [`crate::Server`] connects to PostgreSQL and behaves towards clients.
 #[derive(Clone)]
 pub struct Config {
@@ -13,7 +54,8 @@ pub struct Config {
     /// Served schemas (`db-schemas`); the first is the default, `Accept-Profile` /
     /// `Content-Profile` select the others. Default `["public"]`.
     pub schemas: Vec<String>,
-    /// Role used for requests without a token (`db-anon-role`). Default `"anon"`.
+    /// Role used for requests without a token (`db-anon-role`). Default `"anon"`; empty means
+    /// anonymous access is disabled (unauthenticated requests get 401 PGRST302).
     pub anon_role: String,
     /// HS256 secret that verifies `Authorization: Bearer` tokens (`jwt-secret`).
     pub jwt_secret: String,
@@ -26,6 +68,11 @@ pub struct Config {
     pub pool_size: usize,
     /// `db-max-rows`: upper bound on rows returned by reads and RPC. Default `None`.
     pub max_rows: Option<u64>,
+    /// `db-pre-request`: a function (`name` or `schema.name`) called with no arguments in every
+    /// request's transaction after the request GUCs are set and before the main statement.
+    pub pre_request: Option<String>,
+    /// `db-tx-end`. Default [`TxEnd::Commit`].
+    pub tx_end: TxEnd,
 }
 
 impl Config {
@@ -40,6 +87,8 @@ impl Config {
             latency: Duration::ZERO,
             pool_size: 16,
             max_rows: None,
+            pre_request: None,
+            tx_end: TxEnd::Commit,
         }
     }
 }
@@ -58,6 +107,8 @@ impl fmt::Debug for Config {
             .field("latency", &self.latency)
             .field("pool_size", &self.pool_size)
             .field("max_rows", &self.max_rows)
+            .field("pre_request", &self.pre_request)
+            .field("tx_end", &self.tx_end)
             .finish()
     }
 }

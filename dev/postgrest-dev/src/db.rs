@@ -5,7 +5,7 @@
 
 use bytes::BytesMut;
 use deadpool_postgres::{Pool, PoolError};
-use futures_util::future::{join, join3};
+use futures_util::future::{join, join4};
 use std::error::Error as StdError;
 use tokio_postgres::types::{Format, IsNull, ToSql, Type, to_sql_checked};
 
@@ -41,6 +41,10 @@ impl ToSql for Untyped<'_> {
 /// The transaction-local settings of one request.
 pub(crate) struct TxSettings<'a> {
     pub read_only: bool,
+    /// End with ROLLBACK instead of COMMIT (`db-tx-end`, `Prefer: tx=rollback`).
+    pub rollback: bool,
+    /// `SELECT <db-pre-request>()`, run after the GUCs and before the main statement.
+    pub pre_request: Option<&'a str>,
     pub identity: &'a Identity,
     pub search_path: String,
     pub method: &'a str,
@@ -122,29 +126,34 @@ pub(crate) async fn execute(
         "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
     };
 
+    let end = if tx.rollback { "ROLLBACK" } else { "COMMIT" };
+    // db-pre-request, in the same flight after the GUCs; nothing to send when not configured.
+    let pre = async {
+        match tx.pre_request {
+            Some(call) => client.batch_execute(call).await,
+            None => Ok(()),
+        }
+    };
+
     if tx.read_only {
-        // Nothing to undo in a read-only transaction: COMMIT follows the main statement in the
-        // same flight (after a failure it ends the aborted transaction, like ROLLBACK).
+        // Nothing to undo in a read-only transaction: its end follows the main statement in the
+        // same flight (after a failure it ends the aborted transaction either way).
         let main = async {
             match client.prepare_cached(&sql.text).await {
-                Ok(stmt) => {
-                    join(
-                        client.query(&stmt, &main_refs),
-                        client.batch_execute("COMMIT"),
-                    )
-                    .await
-                }
-                Err(e) => (Err(e), client.batch_execute("COMMIT").await),
+                Ok(stmt) => join(client.query(&stmt, &main_refs), client.batch_execute(end)).await,
+                Err(e) => (Err(e), client.batch_execute(end).await),
             }
         };
-        let (b, g, (m, c)) = join3(
+        let (b, g, p, (m, c)) = join4(
             client.batch_execute(begin),
             client.query(&guc_stmt, &guc_refs),
+            pre,
             main,
         )
         .await;
         b.map_err(pg_err)?;
         g.map_err(pg_err)?;
+        p.map_err(pg_err)?;
         let rows = m.map_err(pg_err)?;
         c.map_err(pg_err)?;
         let outcome = outcome(&rows)?;
@@ -156,21 +165,23 @@ pub(crate) async fn execute(
         let stmt = client.prepare_cached(&sql.text).await?;
         client.query(&stmt, &main_refs).await
     };
-    let (b, g, m) = join3(
+    let (b, g, p, m) = join4(
         client.batch_execute(begin),
         client.query(&guc_stmt, &guc_refs),
+        pre,
         main,
     )
     .await;
     let result = b
-        .and(g)
+        .and(g.map(|_| ()))
+        .and(p)
         .and(m)
         .map_err(pg_err)
         .and_then(|rows: Vec<tokio_postgres::Row>| outcome(&rows))
         .and_then(|o| check(&o).map(|_| o));
     match result {
         Ok(o) => {
-            client.batch_execute("COMMIT").await.map_err(pg_err)?;
+            client.batch_execute(end).await.map_err(pg_err)?;
             Ok(o)
         }
         Err(e) => {

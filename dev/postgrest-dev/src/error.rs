@@ -93,6 +93,8 @@ pub(crate) struct ApiError {
     pub headers: Vec<(String, String)>,
     /// A body that replaces the standard one (gateway errors, `RAISE SQLSTATE 'PGRST'`).
     pub raw_body: Option<Value>,
+    /// A custom HTTP reason phrase (`status_text` of `RAISE SQLSTATE 'PGRST'`).
+    pub reason: Option<String>,
 }
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
@@ -107,6 +109,7 @@ impl ApiError {
             hint: None,
             headers: Vec::new(),
             raw_body: None,
+            reason: None,
         }
     }
 
@@ -185,6 +188,11 @@ impl ApiError {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = Response::new(Body::from(body.clone()));
         *resp.status_mut() = status;
+        if let Some(reason) = &self.reason {
+            if let Ok(r) = hyper::ext::ReasonPhrase::try_from(reason.clone().into_bytes()) {
+                resp.extensions_mut().insert(r);
+            }
+        }
         let h = resp.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
@@ -297,9 +305,13 @@ fn custom_raise(message: &str, detail: Option<&str>) -> ApiError {
             .iter()
             .map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
             .collect();
-        Some((status, headers?))
+        let reason = match o.get("status_text") {
+            None => None,
+            Some(v) => Some(v.as_str()?.to_string()),
+        };
+        Some((status, headers?, reason))
     });
-    let Some((status, headers)) = parsed else {
+    let Some((status, headers, reason)) = parsed else {
         return invalid(
             format!("Invalid JSON value for DETAIL: '{detail}'"),
             DETAIL_HINT,
@@ -309,6 +321,7 @@ fn custom_raise(message: &str, detail: Option<&str>) -> ApiError {
     e.details = details;
     e.hint = hint;
     e.headers = headers;
+    e.reason = reason;
     e
 }
 

@@ -36,7 +36,7 @@ mod server;
 mod sql;
 
 pub use auth::mint_jwt;
-pub use config::Config;
+pub use config::{Config, TxEnd};
 pub use error::Error;
 pub use server::Server;
 

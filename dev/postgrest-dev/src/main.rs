@@ -16,7 +16,12 @@ Every option can also be set through the environment variable shown.
   --db-uri URL           PGRST_DB_URI or DATABASE_URL
                          [default: postgres://supacron:supacron@127.0.0.1:5432/postgres]
   --schemas A,B          PGRST_DB_SCHEMAS      served schemas, first is default [default: public]
-  --anon-role ROLE       PGRST_DB_ANON_ROLE    role without a token [default: anon]
+  --anon-role ROLE       PGRST_DB_ANON_ROLE    role without a token; empty disables anonymous
+                         access (401 PGRST302) [default: anon]
+  --pre-request FN       PGRST_DB_PRE_REQUEST  db-pre-request: function called before each
+                         request, in its transaction [default: none]
+  --tx-end MODE          PGRST_DB_TX_END       db-tx-end: commit, commit-allow-override,
+                         rollback, rollback-allow-override [default: commit]
   --jwt-secret SECRET    PGRST_JWT_SECRET      HS256 secret
                          [default: super-secret-jwt-token-with-at-least-32-characters-long]
   --host HOST            PGRST_SERVER_HOST     [default: 127.0.0.1]
@@ -46,7 +51,10 @@ fn parse() -> Result<Option<Options>, String> {
     let mut db = env(&["PGRST_DB_URI", "DATABASE_URL"])
         .unwrap_or_else(|| "postgres://supacron:supacron@127.0.0.1:5432/postgres".into());
     let mut schemas = env(&["PGRST_DB_SCHEMAS"]).unwrap_or_else(|| "public".into());
-    let mut anon = env(&["PGRST_DB_ANON_ROLE"]).unwrap_or_else(|| "anon".into());
+    // An empty PGRST_DB_ANON_ROLE is meaningful: anonymous access disabled.
+    let mut anon = std::env::var("PGRST_DB_ANON_ROLE").unwrap_or_else(|_| "anon".into());
+    let mut pre_request = env(&["PGRST_DB_PRE_REQUEST"]);
+    let mut tx_end = env(&["PGRST_DB_TX_END"]).unwrap_or_else(|| "commit".into());
     let mut secret = env(&["PGRST_JWT_SECRET"])
         .unwrap_or_else(|| "super-secret-jwt-token-with-at-least-32-characters-long".into());
     let mut host = env(&["PGRST_SERVER_HOST"]).unwrap_or_else(|| "127.0.0.1".into());
@@ -82,6 +90,8 @@ fn parse() -> Result<Option<Options>, String> {
             "--db-uri" => db = value()?,
             "--schemas" => schemas = value()?,
             "--anon-role" => anon = value()?,
+            "--pre-request" => pre_request = Some(value()?).filter(|v| !v.is_empty()),
+            "--tx-end" => tx_end = value()?,
             "--jwt-secret" => secret = value()?,
             "--host" => host = value()?,
             "--port" => port = value()?,
@@ -98,7 +108,11 @@ fn parse() -> Result<Option<Options>, String> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    config.anon_role = anon;
+    config.anon_role = anon.trim().to_string();
+    config.pre_request = pre_request;
+    config.tx_end = postgrest_dev::TxEnd::parse(&tx_end).ok_or(format!(
+        "invalid tx end {tx_end} (commit, commit-allow-override, rollback, rollback-allow-override)"
+    ))?;
     config.secret_api_keys = keys;
     config.pool_size = pool
         .parse()

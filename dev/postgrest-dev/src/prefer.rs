@@ -39,6 +39,9 @@ pub(crate) struct Prefs {
     pub strict: Option<bool>,
     pub timezone: Option<String>,
     pub max_affected: Option<i64>,
+    /// `tx=rollback` (`Some(true)`) or `tx=commit`, only where `db-tx-end` allows overrides.
+    pub tx_rollback: Option<bool>,
+    allow_tx: bool,
     invalid: Vec<String>,
 }
 
@@ -53,9 +56,11 @@ pub(crate) enum Op {
 }
 
 impl Prefs {
-    /// Parses every `Prefer` header (comma-separated tokens, trimmed).
-    pub fn parse(headers: &HeaderMap) -> Prefs {
+    /// Parses every `Prefer` header (comma-separated tokens, trimmed). `tx=` is a known
+    /// preference only when `allow_tx` (`db-tx-end = *-allow-override`), as in PostgREST.
+    pub fn parse(headers: &HeaderMap, allow_tx: bool) -> Prefs {
         let mut p = Prefs::default();
+        p.allow_tx = allow_tx;
         for value in headers.get_all("prefer") {
             let Ok(value) = value.to_str() else { continue };
             for token in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
@@ -89,8 +94,8 @@ impl Prefs {
                 Ok(n) => set(&mut self.max_affected, n),
                 Err(_) => false,
             },
-            // Transaction-end overrides are not allowed (db-tx-end = commit): dropped silently.
-            ("tx", "commit" | "rollback") => true,
+            ("tx", "commit") if self.allow_tx => set(&mut self.tx_rollback, false),
+            ("tx", "rollback") if self.allow_tx => set(&mut self.tx_rollback, true),
             _ => false,
         };
         if !known {
@@ -161,6 +166,13 @@ impl Prefs {
                 Count::Estimated => "count=estimated".into(),
             });
         }
+        if let Some(rollback) = self.tx_rollback {
+            out.push(if rollback {
+                "tx=rollback".into()
+            } else {
+                "tx=commit".into()
+            });
+        }
         if let Some(s) = self.strict {
             out.push(if s {
                 "handling=strict".into()
@@ -202,7 +214,7 @@ mod tests {
         for v in values {
             h.append("prefer", HeaderValue::from_str(v).unwrap());
         }
-        Prefs::parse(&h)
+        Prefs::parse(&h, false)
     }
 
     #[test]

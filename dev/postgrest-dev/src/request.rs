@@ -24,7 +24,11 @@ pub(crate) enum Resource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Media {
     Json,
-    Object { strip_nulls: bool },
+    Object {
+        strip_nulls: bool,
+    },
+    /// `text/csv`.
+    Csv,
 }
 
 /// A parsed API request.
@@ -55,6 +59,7 @@ impl ApiRequest {
         headers: HeaderMap,
         body: Bytes,
         schemas: &[String],
+        allow_tx: bool,
     ) -> ApiResult<ApiRequest> {
         let resource = resource(path)?;
         let (schema, profile_response) = schema(&method, &headers, schemas)?;
@@ -75,7 +80,7 @@ impl ApiRequest {
         } else {
             None
         };
-        let prefs = Prefs::parse(&headers);
+        let prefs = Prefs::parse(&headers, allow_tx);
         let media = negotiate(&headers, resource == Resource::Root)?;
         Ok(ApiRequest {
             method,
@@ -270,6 +275,7 @@ fn negotiate(headers: &HeaderMap, root: bool) -> ApiResult<Media> {
             | "application/vnd.pgrst.array+json"
             | "application/vnd.pgrst.array" => return Ok(Media::Json),
             "application/openapi+json" if root => return Ok(Media::Json),
+            "text/csv" if !root => return Ok(Media::Csv),
             "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" if root => {}
             "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" => {
                 return Ok(Media::Object {

@@ -43,6 +43,7 @@ impl Reply {
         let ct = match media {
             Media::Json => "application/json; charset=utf-8",
             Media::Object { .. } => "application/vnd.pgrst.object+json; charset=utf-8",
+            Media::Csv => "text/csv; charset=utf-8",
         };
         self.headers.push(("content-type".into(), ct.into()));
         self.body = Some(body);

@@ -27,6 +27,10 @@ pub(crate) struct AppState {
     pub auth: AuthConfig,
     pub schemas: Vec<String>,
     pub max_rows: Option<u64>,
+    /// `db-tx-end`.
+    pub tx_end: crate::config::TxEnd,
+    /// `SELECT <db-pre-request>()`, quoted, when configured.
+    pub pre_request: Option<String>,
     /// `host:port` the OpenAPI description names (PostgREST: server-host and server-port).
     pub host: String,
     pub latency_nanos: AtomicU64,
@@ -91,6 +95,11 @@ impl Server {
             },
             schemas: config.schemas.clone(),
             max_rows: config.max_rows,
+            tx_end: config.tx_end,
+            pre_request: config
+                .pre_request
+                .as_deref()
+                .map(crate::sql::pre_request_call),
             host: if addr.ip().is_unspecified() {
                 format!("0.0.0.0:{}", addr.port())
             } else {

@@ -89,6 +89,7 @@ async fn api(state: &AppState, req: Request<Body>, path: &str) -> ApiResult<Resp
         parts.headers,
         body,
         &state.schemas,
+        state.tx_end.allows_override(),
     )?;
     api.prefs.check_strict()?;
     let ctx = Ctx {
@@ -126,6 +127,12 @@ impl Ctx<'_> {
         }
         TxSettings {
             read_only,
+            rollback: self
+                .api
+                .prefs
+                .tx_rollback
+                .unwrap_or(self.state.tx_end.rolls_back()),
+            pre_request: self.state.pre_request.as_deref(),
             identity: self.identity,
             search_path,
             method: self.api.method.as_str(),

@@ -21,6 +21,7 @@ pub(crate) async fn read(ctx: &Ctx<'_>, name: &str) -> ApiResult<Response<Body>>
         (true, _) => BodyShape::Nothing,
         (false, Media::Json) => BodyShape::Array,
         (false, Media::Object { strip_nulls }) => BodyShape::Object { strip_nulls },
+        (false, Media::Csv) => BodyShape::Csv,
     };
     let target = qualified(&rel.schema, &rel.name);
     let spec = ReadSpec {

@@ -81,7 +81,8 @@ pub(crate) async fn call(ctx: &Ctx<'_>, name: &str) -> ApiResult<Response<Body>>
         (Returns::Void, _) => (BodyShape::Nothing, true),
         (Returns::Scalar { set: false }, _)
         | (Returns::Scalar { set: true }, Media::Object { .. }) => (BodyShape::Scalar, true),
-        (Returns::Scalar { set: true }, Media::Json) => (BodyShape::ScalarArray, true),
+        (Returns::Scalar { set: true }, Media::Json | Media::Csv) => (BodyShape::ScalarArray, true),
+        (Returns::Composite { .. }, Media::Csv) => (BodyShape::Csv, false),
         (Returns::Composite { set: true, .. }, Media::Json) => (BodyShape::Array, false),
         (Returns::Composite { .. }, Media::Object { strip_nulls }) => {
             (BodyShape::Object { strip_nulls }, false)

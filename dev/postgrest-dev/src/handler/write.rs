@@ -26,6 +26,7 @@ fn returning<'a>(ctx: &'a Ctx<'_>) -> (Return, Returning<'a>, BodyShape) {
             let body = match ctx.api.media {
                 Media::Json => BodyShape::Array,
                 Media::Object { strip_nulls } => BodyShape::Object { strip_nulls },
+                Media::Csv => BodyShape::Csv,
             };
             (
                 ret,

@@ -45,6 +45,13 @@ pub(crate) fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// `SELECT "schema"."fn"()` (or `"fn"()`, found through the request's search_path) for
+/// `db-pre-request`; the name is quoted part by part, never spliced raw.
+pub(crate) fn pre_request_call(name: &str) -> String {
+    let quoted: Vec<String> = name.split('.').map(|p| ident(p.trim())).collect();
+    format!("SELECT {}()", quoted.join("."))
+}
+
 /// `"schema"."name"`
 pub(crate) fn qualified(schema: &str, name: &str) -> String {
     format!("{}.{}", ident(schema), ident(name))
@@ -290,6 +297,8 @@ pub(crate) enum BodyShape {
     Scalar,
     /// An array of `pgrst_scalar` values (SETOF scalar).
     ScalarArray,
+    /// `text/csv`.
+    Csv,
 }
 
 /// The final `SELECT` over `_postgrest_t`: total count, page count, body, response GUCs and the
@@ -306,6 +315,12 @@ pub(crate) fn outer_select(sql: &mut Sql, total: &str, body: BodyShape, inserted
         }
         BodyShape::Scalar => "coalesce((json_agg(_postgrest_t.pgrst_scalar)->0), 'null')::text",
         BodyShape::ScalarArray => "coalesce(json_agg(_postgrest_t.pgrst_scalar), '[]')::text",
+        // PostgREST's asCsvF: the first row's keys as the header, each row's record text
+        // without its parentheses.
+        BodyShape::Csv => {
+            "coalesce((SELECT string_agg(k, ',') FROM json_object_keys(json_agg(_postgrest_t)->0) AS k), '') \
+             || E'\\n' || coalesce(string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), E'\\n'), '')"
+        }
     };
     let inserted = if inserted {
         "nullif(current_setting('pgrst.inserted', true), '')::int8"

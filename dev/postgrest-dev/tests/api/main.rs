@@ -5,6 +5,7 @@ mod auth;
 mod bench;
 mod client_crate;
 mod errors;
+mod features;
 mod filters;
 mod helpers;
 mod openapi;
