@@ -53,6 +53,7 @@ pub struct Config {
     llm_provider: LlmProvider,
     deployment_id: Option<String>,
     api_base_url: Option<String>,
+    private_functions: Vec<Job>,
     /// Tunables with documented defaults.
     pub tunables: Tunables,
     /// `SUPACRON_LOG` (default `info`): the most detailed level logged.
@@ -241,6 +242,12 @@ impl Config {
             api_base_url: values
                 .text(&vars::API_BASE_URL)
                 .map(|url| url.trim().to_string()),
+            private_functions: values
+                .text(&vars::SUPACRON_PRIVATE_FUNCTIONS)
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(Job::from_name)
+                .collect(),
             tunables,
             log_level,
             log_format,
@@ -286,6 +293,19 @@ impl Config {
     /// `--target`. Checked by the scheduler, the only reader.
     pub fn api_base_url(&self) -> Option<&str> {
         self.api_base_url.as_deref()
+    }
+
+    /// `SUPACRON_PRIVATE_FUNCTIONS`: the jobs whose function the operator made a private
+    /// Vercel Schedules function target (`experimentalTriggers: [{"type":
+    /// "schedule/v1beta"}]` in `vercel.json`). Only these accept a `ce-*` dispatch without a
+    /// credential; every other function refuses it like any unauthenticated request.
+    pub fn private_functions(&self) -> &[Job] {
+        &self.private_functions
+    }
+
+    /// Whether `job`'s function is declared private ([`Config::private_functions`]).
+    pub fn is_private(&self, job: Job) -> bool {
+        self.private_functions.contains(&job)
     }
 
     /// The configuration `job` needs, or one error naming everything missing or invalid.

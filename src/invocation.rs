@@ -16,8 +16,11 @@ use crate::supabase::SupabaseError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
-    /// Vercel Cron (user agent `vercel-cron/1.0`; spoofable, used only for reporting).
+    /// Vercel Cron, or a Vercel Schedules path target (user agent `vercel-cron/1.0`;
+    /// spoofable, used only for reporting).
     VercelCron,
+    /// A Vercel Schedules function target (a `ce-*` CloudEvent dispatch).
+    VercelSchedule,
     /// A person or another system calling the URL.
     Manual,
     /// supacron's own scheduler.
@@ -29,6 +32,7 @@ impl Trigger {
     pub fn as_str(self) -> &'static str {
         match self {
             Trigger::VercelCron => "vercel_cron",
+            Trigger::VercelSchedule => "vercel_schedule",
             Trigger::Manual => "manual",
             Trigger::Scheduler => "scheduler",
         }
@@ -97,7 +101,7 @@ impl RunContext {
 /// A busy run's `cron_runs` row is `running` from `begin_cron_run` until `finish_cron_run`
 /// writes one of these; an idle run's row is written `ok` at once by `begin_cron_run` (see
 /// [`crate::function::record`]). A row left `running` past `maxDuration` is set to `error`
-/// by the job's next run. The table's CHECK lists the same five names.
+/// by the job's next run. The table's CHECK lists the same names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
@@ -109,6 +113,8 @@ pub enum RunStatus {
     Error,
     /// The run did nothing on purpose (another run holds the job's lease).
     Skipped,
+    /// A second delivery of a schedule execution already recorded: the job did not run.
+    Duplicate,
 }
 
 impl RunStatus {
@@ -119,6 +125,7 @@ impl RunStatus {
             RunStatus::Partial => "partial",
             RunStatus::Error => "error",
             RunStatus::Skipped => "skipped",
+            RunStatus::Duplicate => "duplicate",
         }
     }
 }

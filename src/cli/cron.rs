@@ -1,5 +1,5 @@
 //! Cron expressions as Vercel reads them: five fields (minute, hour, day of month, month,
-//! day of week), always UTC, digits with `*`, `,`, `-` and `/` only (no `MON`, `JAN`,
+//! day of week), UTC for crons or a schedule's IANA `timezone`, digits with `*`, `,`, `-` and `/` only (no `MON`, `JAN`,
 //! `@daily` or seconds), and never both a day of month and a day of week. An expression
 //! Vercel would refuse to deploy is refused here too, so `supacron scheduler` and Vercel
 //! Cron agree on every `vercel.json`. Parsing and next times are the schedule job's
@@ -17,6 +17,7 @@ use crate::jobs::schedule::slots;
 pub struct CronSchedule {
     expression: String,
     cron: Cron,
+    zone: chrono_tz::Tz,
 }
 
 /// Why an expression is not a Vercel cron expression.
@@ -55,13 +56,41 @@ impl CronSchedule {
         }
         let cron = slots::parse_five_fields(&expression)
             .map_err(|e| CronError::Invalid(expression.clone(), e.to_string()))?;
-        Ok(CronSchedule { expression, cron })
+        Ok(CronSchedule {
+            expression,
+            cron,
+            zone: chrono_tz::UTC,
+        })
+    }
+
+    /// The same expression read on the wall clock of `zone` (a Vercel schedule's
+    /// `timezone`): on a DST day a local time that does not exist is skipped and a
+    /// repeated one fires once.
+    pub fn in_zone(mut self, zone: chrono_tz::Tz) -> CronSchedule {
+        self.zone = zone;
+        self
+    }
+
+    /// The time zone the expression is read in.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.zone
     }
 
     /// The first time strictly after `after` that the expression matches (whole minutes).
     /// `None` only for an expression that never matches (such as 31 February).
+    /// In a time zone with daylight saving, a local time that does not exist that day is
+    /// skipped (as Vercel does; croner would fire it at the first minute after the gap).
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        slots::next_slot(&self.cron, chrono_tz::UTC, after, false)
+        let mut after = after;
+        for _ in 0..4 {
+            let next = slots::next_slot(&self.cron, self.zone, after, false)?;
+            let local = next.with_timezone(&self.zone);
+            if self.cron.is_time_matching(&local).unwrap_or(true) {
+                return Some(next);
+            }
+            after = next;
+        }
+        None
     }
 
     /// The expression as written (trimmed).
@@ -134,5 +163,43 @@ mod tests {
             let err = CronSchedule::parse(expr).unwrap_err().to_string();
             assert!(err.contains(want), "{expr}: {err}");
         }
+    }
+
+    #[test]
+    fn a_berlin_schedule_keeps_its_local_time_across_daylight_saving() {
+        let berlin = |expr: &str, after: &str| {
+            CronSchedule::parse(expr)
+                .unwrap()
+                .in_zone(chrono_tz::Europe::Berlin)
+                .next_after(at(after))
+                .unwrap()
+        };
+        // 09:00 in Berlin is 08:00 UTC before 29 March 2026 and 07:00 UTC after.
+        assert_eq!(
+            berlin("0 9 * * *", "2026-03-28T09:00:00Z"),
+            at("2026-03-29T07:00:00Z")
+        );
+        assert_eq!(
+            berlin("0 9 * * *", "2026-03-27T12:00:00Z"),
+            at("2026-03-28T08:00:00Z")
+        );
+        // ... and back on 25 October.
+        assert_eq!(
+            berlin("0 9 * * *", "2026-10-24T12:00:00Z"),
+            at("2026-10-25T08:00:00Z")
+        );
+        // 02:30 does not exist on 29 March (skipped); it happens twice on 25 October (once).
+        assert_eq!(
+            berlin("30 2 * * *", "2026-03-28T02:00:00Z"),
+            at("2026-03-30T00:30:00Z")
+        );
+        assert_eq!(
+            berlin("30 2 * * *", "2026-10-24T12:00:00Z"),
+            at("2026-10-25T00:30:00Z")
+        );
+        assert_eq!(
+            berlin("30 2 * * *", "2026-10-25T00:30:00Z"),
+            at("2026-10-26T01:30:00Z")
+        );
     }
 }

@@ -1,27 +1,27 @@
-//! The `crons` of `vercel.json`, the single source of truth for when each job runs: Vercel
-//! Cron reads them in production and `supacron scheduler` reads them everywhere else.
-//!
-//! Each cron's `path` must be one of supacron's function paths and its `schedule` a cron
-//! expression Vercel accepts ([`super::cron`]). A copy of the repository's `vercel.json` is
-//! built into the binary, for machines that run `supacron` outside a checkout.
+//! The clocks of `vercel.json` for `supacron scheduler`: `crons` and `schedules` (path and
+//! function targets, with `timezone`), read by [`crate::schedules`] (the single definition
+//! Vercel reads too) and checked here the way Vercel checks them: each expression is one
+//! Vercel accepts ([`super::cron`]), each time zone an IANA name. A copy of the repository's
+//! `vercel.json` is built into the binary, for machines that run `supacron` outside a checkout.
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use super::cron::{CronError, CronSchedule};
 use crate::jobs::catalog::Job;
+use crate::schedules::{self, Clock};
 
 /// The repository's `vercel.json` at build time.
-pub const BUILT_IN: &str = include_str!("../../vercel.json");
+pub const BUILT_IN: &str = schedules::BUILT_IN;
 
-/// One scheduled job: a `crons` entry of `vercel.json`.
+/// One scheduled job: a `crons` or `schedules` entry of `vercel.json`.
 #[derive(Clone, Debug)]
 pub struct CronEntry {
-    /// The job its `path` names.
+    /// The job its `path` (or `function`) names.
     pub job: Job,
-    /// Its `schedule`.
+    /// Its `schedule`, read in its `timezone`.
     pub schedule: CronSchedule,
+    /// The entry as written (target, name, time zone, jitter).
+    pub clock: Clock,
 }
 
 /// Where the schedules were read from.
@@ -53,21 +53,23 @@ pub enum VercelJsonError {
         /// Why.
         source: std::io::Error,
     },
-    /// Not JSON, or `crons` is not a list of `{path, schedule}`.
-    #[error("{0}: not a vercel.json with a `crons` list of {{\"path\", \"schedule\"}} ({1})")]
+    /// Not JSON, or `crons` / `schedules` not in the shape Vercel reads.
+    #[error("{0}: {1}")]
     Format(Source, String),
-    /// No crons at all: the scheduler would never run anything.
-    #[error("{0} has no crons; add them to `crons` (see the README's function table)")]
+    /// No crons or schedules at all: the scheduler would never run anything.
+    #[error(
+        "{0} has no crons and no schedules; add them to `crons` or `schedules` (see docs/deploy.md)"
+    )]
     Empty(Source),
-    /// A path that is not a supacron function.
-    #[error("{file}: cron path `{path}` is not a supacron function; known paths: {known}")]
-    UnknownPath {
+    /// A `timezone` that is not an IANA name.
+    #[error("{file}: schedule of `{path}`: {error}")]
+    Zone {
         /// The file.
         file: Source,
-        /// The path.
+        /// The job's path.
         path: String,
-        /// The paths supacron serves.
-        known: String,
+        /// Why.
+        error: String,
     },
     /// A schedule Vercel would refuse.
     #[error("{file}: schedule of `{path}`: {error}")]
@@ -79,18 +81,6 @@ pub enum VercelJsonError {
         /// Why.
         error: CronError,
     },
-}
-
-#[derive(Deserialize)]
-struct VercelJson {
-    #[serde(default)]
-    crons: Vec<RawCron>,
-}
-
-#[derive(Deserialize)]
-struct RawCron {
-    path: String,
-    schedule: String,
 }
 
 /// Reads `path`, or — without one — `./vercel.json` when it exists, else the built-in copy.
@@ -112,31 +102,39 @@ pub fn load(path: Option<&Path>) -> Result<(Vec<CronEntry>, Source), VercelJsonE
     }
 }
 
-/// Parses the `crons` of a `vercel.json` text; `source` only names it in errors.
+/// Parses the `crons` and `schedules` of a `vercel.json` text; `source` only names it in
+/// errors.
 pub fn parse(text: &str, source: &Source) -> Result<Vec<CronEntry>, VercelJsonError> {
-    let raw: VercelJson = serde_json::from_str(text)
+    let clocks = schedules::parse(text)
         .map_err(|e| VercelJsonError::Format(source.clone(), e.to_string()))?;
-    if raw.crons.is_empty() {
+    if clocks.entries.is_empty() {
         return Err(VercelJsonError::Empty(source.clone()));
     }
-    raw.crons
+    clocks
+        .entries
         .into_iter()
-        .map(|cron| {
-            let job = Job::ALL
-                .into_iter()
-                .find(|job| job.path() == cron.path)
-                .ok_or_else(|| VercelJsonError::UnknownPath {
-                    file: source.clone(),
-                    path: cron.path.clone(),
-                    known: Job::ALL.map(Job::path).join(", "),
+        .map(|clock| {
+            let path = clock.job.path().to_string();
+            let zone =
+                crate::jobs::schedule::slots::parse_zone(&clock.timezone).map_err(|error| {
+                    VercelJsonError::Zone {
+                        file: source.clone(),
+                        path: path.clone(),
+                        error,
+                    }
                 })?;
-            let schedule =
-                CronSchedule::parse(&cron.schedule).map_err(|error| VercelJsonError::Schedule {
+            let schedule = CronSchedule::parse(&clock.expression)
+                .map_err(|error| VercelJsonError::Schedule {
                     file: source.clone(),
-                    path: cron.path.clone(),
+                    path,
                     error,
-                })?;
-            Ok(CronEntry { job, schedule })
+                })?
+                .in_zone(zone);
+            Ok(CronEntry {
+                job: clock.job,
+                schedule,
+                clock,
+            })
         })
         .collect()
 }
@@ -151,7 +149,7 @@ mod tests {
         assert_eq!(entries.len(), Job::ALL.len());
         for job in Job::ALL {
             let entry = entries.iter().find(|e| e.job == job).unwrap();
-            assert_eq!(entry.schedule.as_str(), job.schedule());
+            assert_eq!(entry.schedule.as_str(), job.clock().unwrap().expression);
         }
     }
 
@@ -160,7 +158,11 @@ mod tests {
         let source = Source::File("x/vercel.json".into());
         let cases = [
             ("{", "not a vercel.json"),
-            ("{\"crons\": []}", "has no crons"),
+            ("{\"crons\": []}", "has no crons and no schedules"),
+            (
+                r#"{"schedules": [{"path": "/api/cron/patch", "schedule": "0 9 * * *", "timezone": "Mars/Olympus"}]}"#,
+                "unknown time zone `Mars/Olympus`",
+            ),
             (
                 r#"{"crons": [{"path": "/api/cron/nope", "schedule": "* * * * *"}]}"#,
                 "`/api/cron/nope` is not a supacron function; known paths: /api/cron/patch",

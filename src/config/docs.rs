@@ -47,6 +47,7 @@ fn kind(var: &Var) -> String {
         Kind::Whole { cap: None } => "whole number ≥ 1".into(),
         Kind::Whole { cap: Some(cap) } => format!("whole number ≥ 1 (above {cap}: {cap})"),
         Kind::Fraction => "number in [0, 1]".into(),
+        Kind::Jobs => "job names, comma-separated".into(),
     }
 }
 

@@ -43,6 +43,8 @@ pub enum Problem {
     NotPositiveWhole,
     /// Not a number between 0 and 1.
     NotFraction,
+    /// Names something that is not a job.
+    NotJobs,
 }
 
 impl fmt::Display for Problem {
@@ -66,6 +68,9 @@ impl fmt::Display for Problem {
             Problem::NotOneOf(choices) => write!(f, "must be one of {}", choices.join(", ")),
             Problem::NotPositiveWhole => f.write_str("must be a whole number greater than 0"),
             Problem::NotFraction => f.write_str("must be a number between 0 and 1"),
+            Problem::NotJobs => f.write_str(
+                "names something that is not a job; use job names such as `memory` (or paths such as /api/cron/memory), comma-separated",
+            ),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::error::{Invalid, Problem};
 use super::vars::{self, Default, Kind, Var};
+use crate::jobs::catalog::Job;
 use crate::secret::Secret;
 
 /// One variable's value, checked.
@@ -155,6 +156,16 @@ fn check(var: &Var, raw: String) -> Result<Value, Problem> {
             Ok(x) if (0.0..=1.0).contains(&x) => Ok(Value::Fraction(x)),
             _ => Err(Problem::NotFraction),
         },
+        Kind::Jobs => {
+            let mut names: Vec<&str> = Vec::new();
+            for name in raw.split([',', ' ']).filter(|n| !n.trim().is_empty()) {
+                let job = Job::from_name(name).ok_or(Problem::NotJobs)?;
+                if !names.contains(&job.name()) {
+                    names.push(job.name());
+                }
+            }
+            Ok(Value::Text(names.join(",")))
+        }
     }
 }
 

@@ -224,3 +224,21 @@ fn shared_secrets_shorter_than_16_characters_are_refused() {
             .contains("INTERNAL_API_KEY is shorter than 16 characters")
     );
 }
+
+#[test]
+fn private_functions_are_job_names_or_paths_and_an_unknown_one_is_named() {
+    let config = Config::from_lookup(|name| {
+        (name == "SUPACRON_PRIVATE_FUNCTIONS").then(|| "memory, /api/cron/patch,memory".into())
+    });
+    assert_eq!(config.private_functions(), &[Job::Memory, Job::Patch]);
+    assert!(config.is_private(Job::Patch) && !config.is_private(Job::Schedule));
+    let config = Config::from_lookup(|name| {
+        (name == "SUPACRON_PRIVATE_FUNCTIONS").then(|| "memory,teleport".into())
+    });
+    let error = config.for_job(Job::Patch).unwrap_err().to_string();
+    assert!(
+        error.contains("SUPACRON_PRIVATE_FUNCTIONS names something that is not a job"),
+        "{error}"
+    );
+    assert!(!config.is_private(Job::Patch));
+}

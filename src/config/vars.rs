@@ -61,6 +61,8 @@ pub enum Kind {
     },
     /// A number between 0 and 1.
     Fraction,
+    /// Job names (or their paths), comma- or space-separated.
+    Jobs,
 }
 
 /// What an unset variable means.
@@ -343,6 +345,18 @@ declare! {
               (`https://my-app.vercel.app`). Set, each tick becomes `POST <url><path>?scheduled=1` \
               with `CRON_SECRET` (or `INTERNAL_API_KEY` for the training jobs) instead of an \
               in-process run ([self-hosting.md](self-hosting.md)). Unset: jobs run in-process.",
+    }
+    SUPACRON_PRIVATE_FUNCTIONS {
+        kind: Kind::Jobs,
+        default: Default::None,
+        need: Need::Optional,
+        read_by: ReadBy::Jobs(&Job::ALL),
+        doc: "Jobs (names such as `memory`, or paths) whose function is a private Vercel Schedules \
+              **function target**: `vercel.json` gives it `\"experimentalTriggers\": [{\"type\": \
+              \"schedule/v1beta\"}]` and a `schedules` entry with `\"function\"`. Only these accept \
+              Vercel's `ce-*` dispatch, which carries no secret; every other function refuses it \
+              with 401. Never name a job whose trigger is missing: its function would be public \
+              and run for anyone ([schedules.md](schedules.md#making-a-job-private-with-a-function-target)).",
     }
     SUPACRON_LOG {
         kind: Kind::Choice {

@@ -60,7 +60,7 @@ pub async fn post(
         Access::Anonymous { refused_cookie } => {
             return super::refuse(request, *refused_cookie);
         }
-        Access::Credential | Access::InProcess => {
+        Access::Credential | Access::InProcess | Access::ScheduleDispatch => {
             return Err(AppError::Forbidden(
                 "operator actions need a signed-in console session: open the status page in a \
                  browser and sign in"

@@ -2,16 +2,20 @@
 //! when the job has nothing pending that same request records it as finished and the
 //! answer follows at once (one request). Otherwise the job runs with a run id and a time
 //! budget (`?dry_run=1` changes nothing), and its status, counts and error are recorded as
-//! it ends. Recording never changes the answer: a failure to record is handed back for the
+//! it ends. A second delivery of a schedule execution already recorded does not run: it
+//! answers `duplicate` with the first run's id. Recording never changes the answer: a failure to record is handed back for the
 //! request's one log line.
 
 use std::time::Duration;
 
 use uuid::Uuid;
 
+use serde_json::{Map, json};
+
 use super::record::{Begun, Recorder};
+use super::request::ClockFacts;
 use crate::config::{Config, JobConfig};
-use crate::invocation::{RunContext, RunFailure, RunSummary, Trigger};
+use crate::invocation::{RunContext, RunFailure, RunStatus, RunSummary, Trigger};
 use crate::jobs::JobEntry;
 use crate::supabase::Supabase;
 
@@ -21,9 +25,13 @@ pub(super) struct Ran {
     pub result: Result<RunSummary, RunFailure>,
     /// Why the run could not be recorded in `cron_runs`, if so.
     pub record_error: Option<String>,
+    /// A repeated delivery: the id of the run that took the execution (the answer's id).
+    pub duplicate_of: Option<Uuid>,
 }
 
-/// Runs `entry`'s job once as `run_id` and records it; `cap` shortens its time budget.
+/// Runs `entry`'s job once as `run_id` and records it with `facts`; `cap` shortens its time
+/// budget.
+#[allow(clippy::too_many_arguments)] // the one call site passes the request's parts
 pub(super) async fn run(
     entry: JobEntry,
     config: &Config,
@@ -32,20 +40,40 @@ pub(super) async fn run(
     trigger: Trigger,
     dry_run: bool,
     cap: Option<Duration>,
+    facts: &ClockFacts,
 ) -> Ran {
     let job = entry.job;
     let budget = job_config.tunables.time_budget(job);
     let budget = cap.map_or(budget, |cap| cap.min(budget));
     let ctx = RunContext::new(run_id, job, trigger, dry_run, budget);
-    let recorder = Recorder::new(Supabase::shared(&job_config.supabase), &ctx, config);
+    let recorder = Recorder::new(Supabase::shared(&job_config.supabase), &ctx, config, facts);
     // The run's first request opens its record and, when the job has nothing pending, is
     // the whole run (see `record`). Dry runs always run: they answer counts.
     let idle = (!dry_run).then(|| (entry.idle)(job_config));
     let begun = recorder.begin(idle.as_ref()).await;
+    if let Ok(Begun::Duplicate {
+        first_run_id,
+        first_status,
+    }) = &begun
+    {
+        let mut counts = Map::new();
+        counts.insert("first_status".into(), json!(first_status));
+        counts.insert("execution_id".into(), json!(facts.execution_id));
+        counts.insert("delivery_run_id".into(), json!(run_id));
+        return Ran {
+            result: Ok(RunSummary {
+                status: RunStatus::Duplicate,
+                counts,
+            }),
+            record_error: None,
+            duplicate_of: Some(*first_run_id),
+        };
+    }
     if let (Ok(Begun::Idle), Some(idle)) = (&begun, idle) {
         return Ran {
             result: Ok(idle.summary),
             record_error: None,
+            duplicate_of: None,
         };
     }
     let result = (entry.run)(&ctx, job_config).await;
@@ -57,5 +85,6 @@ pub(super) async fn run(
     Ran {
         result,
         record_error,
+        duplicate_of: None,
     }
 }

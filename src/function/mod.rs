@@ -6,8 +6,11 @@
 //! scheduler, so every entry point has the same methods, auth, answers and logs:
 //!
 //! 1. GET and POST are served (Vercel Cron sends GET); other methods get 405 + `Allow`.
-//! 2. Credentials are checked ([`crate::auth`]) unless the request was made in-process; an
-//!    unset `CRON_SECRET` refuses all (500). The status function also accepts its console's
+//! 2. Credentials are checked ([`crate::auth`]) unless the request was made in-process, or
+//!    is a Vercel Schedules dispatch (`ce-*` headers, no secret) to a job whose function
+//!    the operator declared private (`SUPACRON_PRIVATE_FUNCTIONS`; a public function
+//!    refuses it like any request without credentials); an unset `CRON_SECRET` refuses all
+//!    (500). The status function also accepts its console's
 //!    session cookie, and lets a browser without credentials through to its sign-in
 //!    ([`Access`]).
 //! 3. The function's configuration is loaded; anything missing is a 500 naming the
@@ -84,6 +87,9 @@ pub enum Access {
     /// A credential of [`crate::auth`]: `CRON_SECRET` (header, Bearer or `?secret=`), or
     /// `INTERNAL_API_KEY` for the training functions.
     Credential,
+    /// A Vercel Schedules dispatch to a function declared private: only Vercel's schedule
+    /// infrastructure can reach a function with a `schedule/v1beta` trigger.
+    ScheduleDispatch,
     /// A signed-in console session (the status function only).
     Session(Session),
     /// Nothing (the status function only, for a browser or a form post): it answers its
@@ -125,6 +131,9 @@ impl Function {
         let (headers, query) = (&request.headers, request.uri.query());
         match self {
             Function::Job(entry) => {
+                if request.is_schedule_dispatch() && config.is_private(entry.job) {
+                    return Ok(Access::ScheduleDispatch);
+                }
                 auth::authorize(config, entry.job, headers, query).map(|()| Access::Credential)
             }
             Function::Status(entry) => (entry.authorize)(config, request),
@@ -186,15 +195,26 @@ pub async fn handle(
         let trigger = request.trigger();
         let dry_run = request.is_dry_run();
         let mut record_error = None;
+        let mut answer_id = id;
         let result: Result<Served, RunFailure> = match admit(function, &request, config) {
             Err(refusal) => Err(refusal.into()),
             Ok((access, job_config)) => match function {
                 Function::Job(entry) => {
                     let budget = request.time_budget;
-                    let ran =
-                        job_run::run(entry, config, &job_config, id, trigger, dry_run, budget)
-                            .await;
+                    let facts = request.clock_facts(entry.job);
+                    let ran = job_run::run(
+                        entry,
+                        config,
+                        &job_config,
+                        id,
+                        trigger,
+                        dry_run,
+                        budget,
+                        &facts,
+                    )
+                    .await;
                     record_error = ran.record_error;
+                    answer_id = ran.duplicate_of.unwrap_or(id);
                     ran.result.map(Served::Run)
                 }
                 Function::Status(entry) => {
@@ -217,7 +237,7 @@ pub async fn handle(
             Ok(Served::Run(summary)) => {
                 let job = function.job().expect("only a job's body runs a job");
                 (
-                    answer::run_answer(job, id, dry_run, duration_ms, &summary),
+                    answer::run_answer(job, answer_id, dry_run, duration_ms, &summary),
                     None,
                 )
             }

@@ -12,6 +12,12 @@
 //! which also prunes the job's runs older than the retention; an idle run prunes too).
 //! Dry runs skip the idle check: they always run, to answer their counts.
 //!
+//! Every row carries what the clock said ([`ClockFacts`]: schedule name, execution id,
+//! scheduled time) and `cron_schedules` gets the job's configured clock (expression, time
+//! zone, jitter, name: [`crate::schedules`]). A second delivery of an execution id already
+//! recorded for the job ([`Begun::Duplicate`]) is recorded as `duplicate` and the job does not
+//! run; a unique index makes that hold for deliveries at the same moment too.
+//!
 //! Refused requests (405, 401, 500 configuration) are not runs and write nothing: an
 //! unauthenticated caller must not be able to fill the table. Recording never changes
 //! the answer: a failed write is reported in the invocation's one log line
@@ -19,7 +25,9 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use uuid::Uuid;
 
+use super::request::ClockFacts;
 use crate::config::Config;
 use crate::invocation::{RunContext, RunFailure, RunStatus, RunSummary};
 use crate::jobs::IdleCheck;
@@ -34,16 +42,44 @@ pub struct Recorder<'a> {
     ctx: &'a RunContext,
     deployment_id: Option<&'a str>,
     keep_days: u64,
+    facts: &'a ClockFacts,
 }
 
 impl<'a> Recorder<'a> {
     /// A recorder for the run `ctx`, writing through `db`.
-    pub fn new(db: &'a Supabase, ctx: &'a RunContext, config: &'a Config) -> Self {
+    pub fn new(
+        db: &'a Supabase,
+        ctx: &'a RunContext,
+        config: &'a Config,
+        facts: &'a ClockFacts,
+    ) -> Self {
         Recorder {
             db,
             ctx,
             deployment_id: config.deployment_id(),
             keep_days: config.tunables.run_retention_days,
+            facts,
+        }
+    }
+
+    /// The arguments every write takes: the job's clock and what the clock said.
+    fn clock_args(&self) -> Map<String, Value> {
+        let job = self.ctx.job;
+        let clock = job.clock();
+        let args = json!({
+            "p_schedule": clock.map(|c| c.expression.as_str()),
+            "p_timezone": clock.map(|c| c.timezone.as_str()),
+            "p_jitter_minutes": clock.map(|c| c.jitter_minutes),
+            "p_clock_name": clock.and_then(|c| c.name.as_deref()),
+            "p_path": job.path(),
+            "p_max_duration_secs": job.max_duration_secs(),
+            "p_schedule_name": self.facts.schedule_name,
+            "p_execution_id": self.facts.execution_id,
+            "p_scheduled_at": self.facts.scheduled_at,
+        });
+        match args {
+            Value::Object(map) => map,
+            _ => unreachable!("an object literal"),
         }
     }
 
@@ -54,24 +90,49 @@ impl<'a> Recorder<'a> {
         #[derive(Deserialize)]
         struct Opened {
             idle: bool,
+            #[serde(default)]
+            duplicate: bool,
+            first_run_id: Option<Uuid>,
+            first_status: Option<String>,
         }
         let job = self.ctx.job;
-        let args = json!({
-            "p_run_id": self.ctx.run_id,
-            "p_job": job.name(),
-            "p_trigger": self.ctx.trigger.as_str(),
-            "p_dry_run": self.ctx.dry_run,
-            "p_deployment_id": self.deployment_id,
-            "p_schedule": job.schedule(),
-            "p_path": job.path(),
-            "p_max_duration_secs": job.max_duration_secs(),
-            "p_idle": idle.map(|idle| json!({ "work": idle.work, "counts": idle.summary.counts })),
-            "p_duration_ms": self.elapsed_ms(),
-            "p_keep_days": self.keep_days,
-        });
-        match self.db.rpc::<Opened>("begin_cron_run", &args).await {
-            Ok(Opened { idle: true }) => Ok(Begun::Idle),
-            Ok(Opened { idle: false }) => Ok(Begun::Running),
+        let mut args = self.clock_args();
+        args.extend(
+            [
+                ("p_run_id", json!(self.ctx.run_id)),
+                ("p_job", json!(job.name())),
+                ("p_trigger", json!(self.ctx.trigger.as_str())),
+                ("p_dry_run", json!(self.ctx.dry_run)),
+                ("p_deployment_id", json!(self.deployment_id)),
+                (
+                    "p_idle",
+                    json!(
+                        idle.map(
+                            |idle| json!({ "work": idle.work, "counts": idle.summary.counts })
+                        )
+                    ),
+                ),
+                ("p_duration_ms", json!(self.elapsed_ms())),
+                ("p_keep_days", json!(self.keep_days)),
+            ]
+            .map(|(k, v)| (k.to_string(), v)),
+        );
+        match self
+            .db
+            .rpc::<Opened>("begin_cron_run", &Value::Object(args))
+            .await
+        {
+            Ok(Opened {
+                duplicate: true,
+                first_run_id: Some(first_run_id),
+                first_status,
+                ..
+            }) => Ok(Begun::Duplicate {
+                first_run_id,
+                first_status: first_status.unwrap_or_default(),
+            }),
+            Ok(Opened { idle: true, .. }) => Ok(Begun::Idle),
+            Ok(Opened { .. }) => Ok(Begun::Running),
             Err(e) => Err(format!("could not record the start in cron_runs: {e}")),
         }
     }
@@ -92,22 +153,27 @@ impl<'a> Recorder<'a> {
                 Some(error_summary(failure)),
             ),
         };
-        let args = json!({
-            "p_run_id": self.ctx.run_id,
-            "p_job": self.ctx.job.name(),
-            "p_trigger": self.ctx.trigger.as_str(),
-            "p_status": status.as_str(),
-            "p_duration_ms": self.elapsed_ms(),
-            "p_counts": counts,
-            "p_error": error,
-            "p_dry_run": self.ctx.dry_run,
-            "p_deployment_id": self.deployment_id,
-            "p_keep_days": self.keep_days,
-            "p_schedule": self.ctx.job.schedule(),
-            "p_path": self.ctx.job.path(),
-            "p_max_duration_secs": self.ctx.job.max_duration_secs(),
-        });
-        match self.db.rpc::<Value>("finish_cron_run", &args).await {
+        let mut args = self.clock_args();
+        args.extend(
+            [
+                ("p_run_id", json!(self.ctx.run_id)),
+                ("p_job", json!(self.ctx.job.name())),
+                ("p_trigger", json!(self.ctx.trigger.as_str())),
+                ("p_status", json!(status.as_str())),
+                ("p_duration_ms", json!(self.elapsed_ms())),
+                ("p_counts", json!(counts)),
+                ("p_error", json!(error)),
+                ("p_dry_run", json!(self.ctx.dry_run)),
+                ("p_deployment_id", json!(self.deployment_id)),
+                ("p_keep_days", json!(self.keep_days)),
+            ]
+            .map(|(k, v)| (k.to_string(), v)),
+        );
+        match self
+            .db
+            .rpc::<Value>("finish_cron_run", &Value::Object(args))
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => Err(format!(
                 "could not record this {} run in cron_runs: {e}",
@@ -118,10 +184,17 @@ impl<'a> Recorder<'a> {
 }
 
 /// How [`Recorder::begin`] opened a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Begun {
     /// The job had nothing pending: the run is recorded as finished with its idle answer.
     Idle,
+    /// The execution id was already recorded: this delivery is recorded as `duplicate`.
+    Duplicate {
+        /// The run that took the execution.
+        first_run_id: Uuid,
+        /// Its status when this delivery arrived.
+        first_status: String,
+    },
     /// The run is recorded as `running`; the job runs and [`Recorder::finish`] ends it.
     Running,
 }

@@ -1,9 +1,12 @@
 //! What a function reads from a request: [`FunctionRequest`] (method, URI, headers, body,
 //! and whether it came over HTTP or from inside this process), who started the run
-//! ([`FunctionRequest::trigger`]), `?dry_run=1`, and whether a browser is asking.
+//! ([`FunctionRequest::trigger`]), whether it is a Vercel Schedules function-target
+//! dispatch ([`FunctionRequest::is_schedule_dispatch`]), what the clock said about it
+//! ([`ClockFacts`]), `?dry_run=1`, and whether a browser is asking.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use http::{HeaderMap, Method, Uri, header};
 
 use crate::auth;
@@ -27,9 +30,30 @@ pub struct FunctionRequest {
     /// Shortens a job run's time budget (the console's run-now, which must end within the
     /// status function's own `maxDuration`).
     pub time_budget: Option<Duration>,
+    /// The tick this run is for, when the caller knows it (the in-process scheduler).
+    pub scheduled_at: Option<DateTime<Utc>>,
     /// Made inside this process ([`FunctionRequest::in_process`]): credentials are not
     /// checked. Private, so an HTTP request can never claim it.
     in_process: bool,
+}
+
+/// The CloudEvent type of a Vercel Schedules dispatch to a function target.
+pub const SCHEDULE_EVENT_TYPE: &str = "com.vercel.schedule.v1beta";
+
+/// Longest schedule name or execution id recorded (characters); longer ones are not kept.
+const MAX_CLOCK_TEXT: usize = 256;
+
+/// What the clock said about a run, recorded in `cron_runs` where present.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClockFacts {
+    /// The Vercel schedule's name (`ce-vssschedulename`, or the job's `schedules` entry for
+    /// a path target).
+    pub schedule_name: Option<String>,
+    /// The schedule execution id (`ce-id`): the same for every delivery of one occurrence,
+    /// so a second delivery is recognised and not run again.
+    pub execution_id: Option<String>,
+    /// When the run was meant to start (`ce-vssscheduledat`; `supacron scheduler`'s tick).
+    pub scheduled_at: Option<DateTime<Utc>>,
 }
 
 impl FunctionRequest {
@@ -42,6 +66,7 @@ impl FunctionRequest {
             body: Vec::new(),
             trigger: None,
             time_budget: None,
+            scheduled_at: None,
             in_process: false,
         }
     }
@@ -79,13 +104,67 @@ impl FunctionRequest {
         self.in_process
     }
 
-    /// Who started the run: the caller's word ([`FunctionRequest::trigger`]), else Vercel
-    /// Cron by its user agent; another scheduler (an external cron service on Hobby) says so
+    /// Whether this is a Vercel Schedules dispatch to a function target: a POST with an
+    /// empty body, `ce-specversion: 1.0`, `ce-type: com.vercel.schedule.v1beta` and a
+    /// `ce-id`. It carries no credential: it is admitted only for a function the operator
+    /// declared private (`SUPACRON_PRIVATE_FUNCTIONS`), see [`super::Function`].
+    pub fn is_schedule_dispatch(&self) -> bool {
+        self.method == Method::POST
+            && self.body.is_empty()
+            && self.header("ce-specversion") == Some("1.0")
+            && self.header("ce-type") == Some(SCHEDULE_EVENT_TYPE)
+            && self.header("ce-id").is_some_and(|id| !id.is_empty())
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// What the clock said about this run, for `job`'s record: a dispatch's `ce-*` headers
+    /// (also on a path target, should Vercel send them), else the schedule name of the job's
+    /// `schedules` entry for a request from Vercel's clock, and the scheduled time from
+    /// `x-supacron-scheduled-at` (`supacron scheduler --target`) or the in-process tick. Read
+    /// only for admitted requests. Unusable values (too long, not a time) are left out.
+    pub fn clock_facts(&self, job: Job) -> ClockFacts {
+        let text = |name: &str| {
+            self.header(name)
+                .map(str::trim)
+                .filter(|v| !v.is_empty() && v.chars().count() <= MAX_CLOCK_TEXT)
+                .map(str::to_string)
+        };
+        let time = |name: &str| {
+            self.header(name)
+                .and_then(|v| DateTime::parse_from_rfc3339(v.trim()).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let from_vercel = matches!(
+            self.trigger(),
+            Trigger::VercelCron | Trigger::VercelSchedule
+        );
+        ClockFacts {
+            schedule_name: text("ce-vssschedulename").or_else(|| {
+                from_vercel
+                    .then(|| job.clock().and_then(|c| c.name.clone()))
+                    .flatten()
+            }),
+            execution_id: text("ce-id"),
+            scheduled_at: time("ce-vssscheduledat")
+                .or_else(|| time("x-supacron-scheduled-at"))
+                .or(self.scheduled_at),
+        }
+    }
+
+    /// Who started the run: the caller's word ([`FunctionRequest::trigger`]), else a
+    /// Schedules dispatch by its `ce-type`, else Vercel Cron (and Schedules path targets,
+    /// which send the same request) by its user agent; another scheduler (an external cron service on Hobby) says so
     /// with `?scheduled=1`; anyone else is `manual`. Only authorised runs are recorded, so
     /// the flag cannot be used to forge history.
     pub fn trigger(&self) -> Trigger {
         if let Some(trigger) = self.trigger {
             return trigger;
+        }
+        if self.is_schedule_dispatch() {
+            return Trigger::VercelSchedule;
         }
         let user_agent = self
             .headers

@@ -2,7 +2,8 @@
 //!
 //! One place answers "what is this job called, where is it served, who may call it,
 //! what configuration does it need and how long may it run". The values of
-//! [`Job::max_duration_secs`] mirror `vercel.json` (a test keeps the two equal).
+//! [`Job::max_duration_secs`] mirror `vercel.json` (a test keeps the two equal); when it runs
+//! is read from `vercel.json` itself ([`Job::clock`]).
 //!
 //! Each job has one name in the code and in the data: [`Job::name`] (`cron_runs.job`,
 //! answers, logs, `supacron run <name>`), the same word as its variant and its module
@@ -101,15 +102,10 @@ impl Job {
         }
     }
 
-    /// The function's schedule in `vercel.json` (5-field, UTC).
-    pub fn schedule(self) -> &'static str {
-        match self {
-            Job::Patch => "*/2 * * * *",
-            Job::Memory => "*/10 * * * *",
-            Job::Schedule => "0 * * * *",
-            Job::Outcomes => "15 * * * *",
-            Job::Rewards => "0 * * * *",
-        }
+    /// When the job runs and who wakes it: its entry in the `vercel.json` built into this
+    /// binary ([`crate::schedules`], the single definition). `None` when it is unscheduled.
+    pub fn clock(self) -> Option<&'static crate::schedules::Clock> {
+        crate::schedules::built_in().of(self)
     }
 }
 

@@ -109,7 +109,7 @@ pub fn tile(summary: &JobSummary, queue: Option<&QueueHealth>, now: DateTime<Utc
     if summary.last_tick_missing {
         let tick = summary
             .last_expected_tick
-            .map(|t| t.format("%H:%M UTC").to_string())
+            .map(|t| tick_time(t, summary.timezone.as_deref()))
             .unwrap_or_default();
         add(
             Level::Red,
@@ -175,6 +175,15 @@ pub fn tile(summary: &JobSummary, queue: Option<&QueueHealth>, now: DateTime<Utc
         job: summary.job.clone(),
         level,
         reasons,
+    }
+}
+
+/// `07:00 UTC`, and the schedule's own zone when it has one: `07:00 UTC (Europe/Berlin)`.
+fn tick_time(tick: DateTime<Utc>, zone: Option<&str>) -> String {
+    let utc = tick.format("%H:%M UTC").to_string();
+    match zone.filter(|z| !matches!(*z, "UTC" | "Etc/UTC")) {
+        Some(zone) => format!("{utc} (schedule in {zone})"),
+        None => utc,
     }
 }
 

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::jobs::catalog::Job;
 use crate::supabase::{Result, Supabase};
 
 /// Dead jobs listed on the page.
@@ -61,6 +62,10 @@ pub struct JobSummary {
     pub last_expected_tick: Option<DateTime<Utc>>,
     /// No scheduled run started for that tick.
     pub last_tick_missing: bool,
+    /// The schedule's time zone (`UTC` for crons; a Vercel schedule's `timezone`), from the
+    /// `vercel.json` this function was built with.
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 
 /// One row of `queue_health`.
@@ -132,7 +137,13 @@ impl Report {
             "p_timeline": timeline,
             "p_memory_min_new": memory_min_new,
         });
-        db.rpc("status_report", &args).await
+        let mut report: Report = db.rpc("status_report", &args).await?;
+        for summary in &mut report.cron_run_summary {
+            summary.timezone = Job::from_name(&summary.job)
+                .and_then(Job::clock)
+                .map(|clock| clock.timezone.clone());
+        }
+        Ok(report)
     }
 
     /// The queue row of `job`, if any.

@@ -62,7 +62,7 @@ pub fn svg(jobs: &[String], runs: &[TimelineRun], now: DateTime<Utc>) -> String 
             ay = height - 4.0
         );
     }
-    // Successes first, then partial / skipped, failures on top.
+    // Successes first, then partial / skipped (and repeated deliveries), failures on top.
     for pass in [0, 1, 2] {
         for TimelineRun(job, at, status) in runs {
             let Some(lane) = jobs.iter().position(|j| j == job) else {
@@ -72,7 +72,7 @@ pub fn svg(jobs: &[String], runs: &[TimelineRun], now: DateTime<Utc>) -> String 
                 "ok" => ("ok", 0, 1.5),
                 "running" => ("running", 0, 1.5),
                 "partial" => ("partial", 1, 2.0),
-                "skipped" => ("skipped", 1, 2.0),
+                "skipped" | "duplicate" => ("skipped", 1, 2.0),
                 _ => ("error", 2, 3.0),
             };
             if rank != pass || *at < start || *at > now {

@@ -40,7 +40,7 @@ immutable
 security invoker
 set search_path = public, pg_temp
 as $$
-    select '20261203000000_baseline'::text;
+    select '20261203231700_vercel_schedules'::text;
 $$;
 
 comment on function public.supacron_schema_version() is

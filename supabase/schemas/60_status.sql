@@ -85,13 +85,15 @@ begin
             and not exists (
                 select 1 from public.cron_runs r
                 where r.job = j.job and not r.dry_run and r.started_at <= v_now
-                  and r.trigger in ('vercel_cron', 'scheduler')
-                  and r.started_at >= tick.at - interval '1 minute')
+                  and r.trigger in ('vercel_cron', 'vercel_schedule', 'scheduler')
+                  and (r.started_at >= tick.at - interval '1 minute'
+                       or r.scheduled_at >= tick.at))
     from jobs j
     left join public.cron_schedules s on s.job = j.job
     left join lateral (
         select r.* from public.cron_runs r
         where r.job = j.job and not r.dry_run and r.started_at <= v_now
+          and r.status <> 'duplicate'
         order by r.started_at desc, r.id desc limit 1
     ) latest on true
     left join lateral (
@@ -104,11 +106,14 @@ begin
                (percentile_cont(0.5) within group (order by r.duration_ms))::integer as p50,
                (percentile_cont(0.95) within group (order by r.duration_ms))::integer as p95
         from public.cron_runs r
-        where r.job = j.job and not r.dry_run
+        where r.job = j.job and not r.dry_run and r.status <> 'duplicate'
           and r.started_at > v_now - interval '24 hours' and r.started_at <= v_now
     ) day on true
     left join lateral (
-        select public.cron_previous_tick(s.schedule, v_now - s.tick_grace) as at
+        select public.cron_previous_tick(
+                   s.schedule,
+                   v_now - s.tick_grace - make_interval(mins => s.jitter_minutes),
+                   s.timezone) as at
     ) tick on true
     order by j.job;
 end;

@@ -28,3 +28,4 @@ mod status_views;
 mod support;
 mod training;
 mod vercel_config;
+mod vercel_schedules;

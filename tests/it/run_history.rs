@@ -23,6 +23,13 @@ use crate::support::front_door::{SECRET, config, request};
 use crate::support::function_process::{FUNCTIONS, FunctionProcess, send};
 use crate::support::patch::supabase;
 
+/// A run the clock said nothing about.
+const NO_FACTS: supacron::function::request::ClockFacts = supacron::function::request::ClockFacts {
+    schedule_name: None,
+    execution_id: None,
+    scheduled_at: None,
+};
+
 fn body(response: &FunctionResponse) -> Value {
     serde_json::from_str(&response.body).unwrap()
 }
@@ -419,7 +426,7 @@ async fn the_recorder_writes_a_running_row_then_the_outcome() {
         false,
         Duration::from_secs(5),
     );
-    let recorder = Recorder::new(&db, &ctx, &config);
+    let recorder = Recorder::new(&db, &ctx, &config, &NO_FACTS);
     assert_eq!(recorder.begin(None).await.unwrap(), Begun::Running);
     assert_eq!(runs(&env).await[&ctx.run_id]["status"], "running");
     let summary = RunSummary::new(
@@ -500,8 +507,8 @@ async fn a_failure_to_record_never_changes_the_answer() {
     env.db
         .client
         .batch_execute(
-            "revoke execute on function begin_cron_run(uuid, text, text, boolean, text, text, text, integer, jsonb, integer, integer, timestamptz) from service_role;
-             revoke execute on function finish_cron_run(uuid, text, text, text, integer, jsonb, text, boolean, text, integer, timestamptz, text, text, integer) from service_role;",
+            "revoke execute on function begin_cron_run(uuid, text, text, boolean, text, text, text, integer, jsonb, integer, integer, timestamptz, text, integer, text, text, timestamptz, text) from service_role;
+             revoke execute on function finish_cron_run(uuid, text, text, text, integer, jsonb, text, boolean, text, integer, timestamptz, text, text, integer, text, integer, text, text, timestamptz, text) from service_role;",
         )
         .await
         .unwrap();
@@ -742,7 +749,7 @@ async fn one_pending_item_of_any_job_makes_its_run_busy() {
             Duration::from_secs(10),
         );
         let idle = (jobs::entry(job).idle)(&config.for_job(job).unwrap());
-        let recorder = Recorder::new(&supabase, &ctx, &config);
+        let recorder = Recorder::new(&supabase, &ctx, &config, &NO_FACTS);
         assert_eq!(
             recorder.begin(Some(&idle)).await.unwrap(),
             Begun::Running,

@@ -20,6 +20,7 @@ use supacron::cli::{run, serve, vercel_json};
 use supacron::config::Config;
 use supacron::invocation::Trigger;
 use supacron::logging::{self, LogFormat, LogTarget};
+use supacron::schedules::Target;
 
 use args::{Cli, Command, RunArgs, SchedulerArgs, ServeArgs};
 
@@ -157,6 +158,18 @@ async fn scheduler_command(args: SchedulerArgs, config: &'static Config) -> u8 {
     let target = args.target.as_deref().or(config.api_base_url());
     let report = match target {
         Some(target) => {
+            // A function target is private (no public URL): only Vercel's schedule reaches it.
+            let (entries, private): (Vec<_>, Vec<_>) = entries
+                .into_iter()
+                .partition(|entry| entry.clock.target != Target::Function);
+            for entry in private {
+                tracing::warn!(
+                    job = entry.job.name(),
+                    "{} is a Vercel Schedules function target (private, no public URL): --target \
+                     cannot reach it, so this scheduler leaves it to Vercel",
+                    entry.job
+                );
+            }
             let jobs: Vec<_> = entries.iter().map(|entry| entry.job).collect();
             let runner =
                 match HttpRunner::new(target, &jobs, &config, clock.clone(), shutdown.clone()) {

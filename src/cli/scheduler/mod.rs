@@ -1,4 +1,5 @@
-//! `supacron scheduler`: runs each job at its `vercel.json` times, in this process.
+//! `supacron scheduler`: runs each job at its `vercel.json` times (`crons`, and `schedules`
+//! in their `timezone`), in this process.
 //!
 //! - **Times**: each cron entry's next time is computed from the clock ([`Clock`]); when
 //!   it is reached the job starts, and the entry's next time is the first one after *now*
@@ -147,13 +148,17 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
             .collect();
         for (entry, next) in self.entries.iter().zip(&next) {
             let next = next.map_or("never".to_string(), |t| t.to_rfc3339());
+            let zone = entry.schedule.zone();
             tracing::info!(
                 job = entry.job.name(),
                 schedule = entry.schedule.as_str(),
+                timezone = %zone,
+                target = entry.clock.target.describe(),
                 next = %next,
-                "scheduled {} at `{}` (UTC), next {next}",
+                "scheduled {} at `{}` ({zone}, {}), next {next}",
                 entry.job,
-                entry.schedule
+                entry.schedule,
+                entry.clock.target.describe()
             );
         }
         if self.run_on_start {

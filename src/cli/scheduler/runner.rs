@@ -49,7 +49,8 @@ impl Runner for InProcessRunner {
     fn run(&self, tick: Tick) -> impl Future<Output = ()> + Send {
         let config = self.config.clone();
         async move {
-            let request = FunctionRequest::in_process(tick.job, false, Trigger::Scheduler);
+            let mut request = FunctionRequest::in_process(tick.job, false, Trigger::Scheduler);
+            request.scheduled_at = Some(tick.slot);
             let run = handle(tick.job, request, &config);
             progress::with_progress(run, tick.job, progress::EVERY).await;
         }

@@ -137,3 +137,21 @@ fn durations_read_naturally() {
     assert_eq!(duration(3 * 86_400), "3 d");
     assert_eq!(ago(None, now()), "never");
 }
+
+#[test]
+fn a_missing_tick_of_a_zoned_schedule_names_its_zone() {
+    let summary = JobSummary {
+        last_tick_missing: true,
+        last_expected_tick: Some(now() - chrono::Duration::minutes(6)),
+        schedule: Some("0 9 * * *".into()),
+        timezone: Some("Europe/Berlin".into()),
+        ..ok_summary()
+    };
+    let tile = tile(&summary, None, now());
+    assert_eq!(tile.level, Level::Red);
+    assert!(
+        tile.reasons[0].contains("11:54 UTC (schedule in Europe/Berlin) tick of `0 9 * * *`"),
+        "{:?}",
+        tile.reasons
+    );
+}

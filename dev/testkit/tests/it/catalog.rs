@@ -68,11 +68,9 @@ async fn a_drifted_copy_of_the_schemas_fails_naming_each_object() {
         .into_iter()
         .map(|(name, text)| {
             let text = text
-                // A function body changed in schemas/ without a migration.
-                .replace(
-                    "'20261203000000_baseline'::text",
-                    "'20261203000000_drifted'::text",
-                )
+                // A function body changed in schemas/ without a migration (whatever the
+                // current version is).
+                .replace("    select '2026", "    select 'drifted-2026")
                 // An index dropped, a grant added.
                 .replace(
                     "create index if not exists patch_jobs_due_idx",

@@ -44,11 +44,11 @@ const COLUMNS: &[(&str, &str)] = &[
     ),
     (
         "cron_runs",
-        "id int8, run_id uuid, job text, trigger text, status text, started_at timestamptz, finished_at timestamptz, duration_ms int4, counts jsonb, error text, deployment_id text, dry_run bool",
+        "id int8, run_id uuid, job text, trigger text, status text, started_at timestamptz, finished_at timestamptz, duration_ms int4, counts jsonb, error text, deployment_id text, dry_run bool, schedule_name text, execution_id text, scheduled_at timestamptz",
     ),
     (
         "cron_schedules",
-        "job text, path text, schedule text, max_duration_secs int4, tick_grace interval, created_at timestamptz, updated_at timestamptz",
+        "job text, path text, schedule text, max_duration_secs int4, tick_grace interval, created_at timestamptz, updated_at timestamptz, timezone text, jitter_minutes int4, schedule_name text",
     ),
     (
         "decisions",
