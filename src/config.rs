@@ -114,6 +114,8 @@ pub struct Tunables {
     pub minimax_max_tokens: u64,
     /// `SUPACRON_RUN_RETENTION_DAYS`: days of `cron_runs` history kept.
     pub run_retention_days: u64,
+    /// `LLM_DAILY_TOKEN_BUDGET`: tokens each LLM job may spend per UTC day (`None`: no cap).
+    pub llm_daily_token_budget: Option<u64>,
 }
 
 impl Default for Tunables {
@@ -209,6 +211,7 @@ impl Config {
             llm_concurrency: whole(&vars::LLM_CONCURRENCY),
             minimax_max_tokens: whole(&vars::MINIMAX_MAX_TOKENS),
             run_retention_days: whole(&vars::SUPACRON_RUN_RETENTION_DAYS),
+            llm_daily_token_budget: values.whole(&vars::LLM_DAILY_TOKEN_BUDGET),
         };
         let llm_provider = match values.text(&vars::SUPACRON_LLM_PROVIDER).as_deref() {
             Some("offline") => LlmProvider::Offline,

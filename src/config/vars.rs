@@ -284,6 +284,16 @@ declare! {
         read_by: ReadBy::LlmJobs,
         doc: "LLM calls in flight at once, per run.",
     }
+    LLM_DAILY_TOKEN_BUDGET {
+        kind: WHOLE,
+        default: Default::Described("none: no cap"),
+        need: Need::Optional,
+        read_by: ReadBy::LlmJobs,
+        doc: "Tokens (prompt + completion) each LLM job — memory and schedule, separately — may \
+              spend per UTC day, enforced in the database across runs \
+              ([the daily token budget](jobs/llm.md#the-daily-token-budget)). Set it well above \
+              one call's worst case, `MINIMAX_MAX_TOKENS` + prompt characters / 2.",
+    }
     MEMORY_MIN_NEW_MESSAGES {
         kind: WHOLE,
         default: Default::Whole(10),

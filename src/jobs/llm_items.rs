@@ -9,7 +9,7 @@ use std::future::Future;
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use super::call_gate::CallGate;
+use super::call_gate::{self, CallGate};
 use crate::error::AppError;
 use crate::invocation::RunStatus;
 use crate::llm::{
@@ -46,8 +46,8 @@ pub struct Tally {
     /// Paid calls whose result was thrown away because someone else wrote the item first
     /// (their tokens are counted all the same).
     pub discarded: usize,
-    /// Why the run stopped starting paid calls before its work was done (`lease_lost`),
-    /// if it did: its remaining items are in `left_for_later`.
+    /// Why the run stopped starting paid calls before its work was done (`lease_lost`,
+    /// `daily_token_budget`), if it did: its remaining items are in `left_for_later`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_by: Option<&'static str>,
     /// What stopped it, and what to do.
@@ -124,7 +124,8 @@ pub enum Generated<T> {
 
 /// Makes one item's text: offline, `offline()`; else a call with `messages()` whose answer
 /// `parse` reads. A paid call starts only with at least [`MIN_CALL_BUDGET`] left and once
-/// `gate` admits it (the run still holds its lease); a retry the
+/// `gate` admits it (the run still holds its lease, the day's token budget has room); a
+/// retry the
 /// budget cannot afford ([`LlmErrorClass::Deferred`]) or a retryable failure that used up
 /// the budget leaves the item instead of failing it. Whatever the provider billed is counted
 /// in `gate`, unusable answers included.
@@ -144,11 +145,13 @@ pub async fn generate<T>(
         Llm::Offline => return Ok(Generated::Done(offline(), None)),
         Llm::Minimax(client) => client,
     };
-    if !gate.admit().await? {
+    let messages = messages();
+    let worst_case = call_gate::worst_case_tokens(&messages, max_tokens);
+    let Some(admission) = gate.admit(worst_case).await? else {
         return Ok(Generated::Left);
-    }
+    };
     let answered = match client
-        .chat(&messages(), max_tokens as u32, ctx.remaining())
+        .chat(&messages, max_tokens as u32, ctx.remaining())
         .await
     {
         Ok(completion) => match parse(&completion.content) {
@@ -157,13 +160,14 @@ pub async fn generate<T>(
         },
         Err(error) => Err(error),
     };
+    let billed = match &answered {
+        Ok((_, completion)) => completion.usage(),
+        Err(error) => error.billed,
+    };
+    gate.settle(admission, &billed).await?;
     Ok(match answered {
-        Ok((text, completion)) => {
-            gate.count(&completion.usage());
-            Generated::Done(text, Some(completion))
-        }
+        Ok((text, completion)) => Generated::Done(text, Some(completion)),
         Err(error) => {
-            gate.count(&error.billed);
             let cut_by_budget =
                 error.class == LlmErrorClass::Retryable && ctx.remaining() < MIN_CALL_BUDGET;
             if error.class == LlmErrorClass::Deferred || cut_by_budget {

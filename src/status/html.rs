@@ -139,6 +139,7 @@ pub fn render(report: &Report, tiles: &[Tile], console: Option<&Console>) -> Str
         timeline::svg(&jobs, runs, now)
     );
     write_queues(&mut out, report);
+    write_llm_spend(&mut out, report);
     match console {
         Some(console) => {
             out.push_str(&main_page::dead_jobs(console, report));
@@ -218,6 +219,52 @@ fn write_queues(out: &mut String, report: &Report) {
             q.failed,
             flag(q.dead),
             q.oldest_due_age_seconds.map_or("-".to_string(), duration)
+        );
+    }
+    out.push_str("</tbody></table></div>");
+}
+
+fn write_llm_spend(out: &mut String, report: &Report) {
+    if report.llm_spend.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<h2>LLM spend</h2><div class=\"scroll\"><table><thead><tr><th>job</th>\
+         <th>calls, 24 h</th><th>unusable</th><th>prompt tokens</th><th>completion tokens</th>\
+         <th class=\"text\">today (UTC)</th></tr></thead><tbody>",
+    );
+    for spend in &report.llm_spend {
+        let today = match &spend.today {
+            None => "no daily budget".to_string(),
+            Some(t) => {
+                let cap = t.cap_tokens.map_or("-".to_string(), |c| c.to_string());
+                let reached = t.cap_reached_at.map_or(String::new(), |at| {
+                    format!(
+                        " · <span class=\"warn\">budget reached {} UTC: work waits for tomorrow</span>",
+                        at.format("%H:%M")
+                    )
+                });
+                format!(
+                    "{} of {cap} tokens ({} reserved){reached}",
+                    t.spent_tokens, t.reserved_tokens
+                )
+            }
+        };
+        let flag = |n: i64| {
+            if n > 0 {
+                format!("<td class=\"warn\">{n}</td>")
+            } else {
+                format!("<td>{n}</td>")
+            }
+        };
+        let _ = write!(
+            out,
+            "<tr data-job=\"{job}\"><td>{job}</td><td>{}</td>{}<td>{}</td><td>{}</td><td class=\"text\">{today}</td></tr>",
+            spend.llm_calls_24h,
+            flag(spend.unusable_calls_24h),
+            spend.prompt_tokens_24h,
+            spend.completion_tokens_24h,
+            job = escape(&spend.job),
         );
     }
     out.push_str("</tbody></table></div>");

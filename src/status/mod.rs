@@ -2,7 +2,7 @@
 //! (`status_report` in `supabase/schemas/60_status.sql`) and judged by [`health`].
 //!
 //! [`Report`] mirrors the two views (`cron_run_summary`, `queue_health`), the latest dead
-//! patch jobs and, for the HTML page, the last 24 hours of runs. [`health::tiles`] turns
+//! patch jobs, what each LLM job spent ([`LlmSpend`]) and, for the HTML page, the last 24 hours of runs. [`health::tiles`] turns
 //! it into one green / amber / red verdict per job with its reason; [`html::render`] draws
 //! the page. The JSON answer is the same report plus the tiles.
 
@@ -108,6 +108,39 @@ pub struct DeadJob {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// What one LLM job spent (`llm_spend_at`): over the last 24 hours, from its runs' counts,
+/// and today (UTC) against its daily token budget.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct LlmSpend {
+    /// `memory` or `schedule`.
+    pub job: String,
+    /// Billed calls in 24 hours.
+    pub llm_calls_24h: i64,
+    /// Of those, the ones whose content could not be used.
+    pub unusable_calls_24h: i64,
+    /// Prompt tokens in 24 hours.
+    pub prompt_tokens_24h: i64,
+    /// Completion tokens in 24 hours.
+    pub completion_tokens_24h: i64,
+    /// Today's ledger, when the job has a daily token budget.
+    pub today: Option<SpendToday>,
+}
+
+/// One job's `llm_spend_days` row for today.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct SpendToday {
+    /// The UTC day.
+    pub day: chrono::NaiveDate,
+    /// Tokens billed today.
+    pub spent_tokens: i64,
+    /// Tokens reserved by calls in flight (or by runs that died mid-call).
+    pub reserved_tokens: i64,
+    /// `LLM_DAILY_TOKEN_BUDGET` as last checked.
+    pub cap_tokens: Option<i64>,
+    /// When a call first found no room today: from then on runs leave work for tomorrow.
+    pub cap_reached_at: Option<DateTime<Utc>>,
+}
+
 /// One run on the timeline.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 pub struct TimelineRun(pub String, pub DateTime<Utc>, pub String);
@@ -123,6 +156,9 @@ pub struct Report {
     pub queue_health: Vec<QueueHealth>,
     /// The latest dead patch jobs, newest first.
     pub dead_jobs: Vec<DeadJob>,
+    /// What each LLM job spent.
+    #[serde(default)]
+    pub llm_spend: Vec<LlmSpend>,
     /// Runs of the last 24 hours (only when asked for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Vec<TimelineRun>>,

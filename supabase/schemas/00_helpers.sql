@@ -40,7 +40,7 @@ immutable
 security invoker
 set search_path = public, pg_temp
 as $$
-    select '20261203231700_vercel_schedules'::text;
+    select '20261203232100_llm_daily_cap'::text;
 $$;
 
 comment on function public.supacron_schema_version() is

@@ -18,6 +18,10 @@
 --   complete_schedule_tick                schedule: the post row + tick done, in one transaction
 --   fail_schedule_tick                    schedule: an LLM failure (the tick stays retryable)
 --   count_schedule_work                   schedule: its dry run and `remaining`
+--   llm_spend_days                        supacron's: tokens per LLM job and UTC day, against
+--                                         LLM_DAILY_TOKEN_BUDGET
+--   reserve_llm_tokens / settle_llm_tokens  before / after a paid call: reserve its worst case
+--                                         within the day's budget, then settle what was billed
 --
 -- Every function takes p_now, so tests move time instead of sleeping. Idempotency is by
 -- constraint: memories are unique per (conversation, first message) and written only when the
@@ -528,3 +532,81 @@ $$;
 
 comment on function public.count_schedule_work(timestamptz, integer) is
     'How much the schedule job has to do now (dry run, remaining).';
+
+-- ---------------------------------------------------------------------------------------------
+-- The daily token budget (LLM_DAILY_TOKEN_BUDGET, docs/jobs/llm.md "The daily token budget"):
+-- per job and UTC day (the database's clock, so runs on machines whose clocks disagree share one
+-- day), tokens spent (settled), tokens reserved by calls in flight, calls, unusable calls, the cap
+-- last checked against, and when a reservation was first refused that day. A run that dies
+-- between reserve and settle leaves its reservation counted until the day ends.
+create table if not exists public.llm_spend_days (
+    job             text not null,
+    day             date not null,
+    spent_tokens    bigint not null default 0 check (spent_tokens >= 0),
+    reserved_tokens bigint not null default 0 check (reserved_tokens >= 0),
+    llm_calls       bigint not null default 0 check (llm_calls >= 0),
+    unusable_calls  bigint not null default 0 check (unusable_calls >= 0),
+    cap_tokens      bigint,
+    cap_reached_at  timestamptz,
+    updated_at      timestamptz not null default now(),
+    primary key (job, day)
+);
+
+comment on table public.llm_spend_days is
+    'LLM tokens per job and UTC day: spent, reserved by calls in flight, and the daily cap (LLM_DAILY_TOKEN_BUDGET).';
+
+-- Reserves p_tokens of p_job's budget for today (UTC, the database's clock) if the day's spent
+-- and reserved tokens plus p_tokens stay within p_cap. Answers {"reserved": bool, "day": date,
+-- "used": spent + reserved after the attempt, "cap": p_cap}.
+create or replace function public.reserve_llm_tokens(p_job text, p_tokens bigint, p_cap bigint)
+returns jsonb
+language plpgsql
+security invoker
+set search_path = public, pg_temp
+as $$
+declare
+    v_day date := (now() at time zone 'utc')::date;
+    v_used bigint;
+begin
+    insert into public.llm_spend_days (job, day) values (p_job, v_day)
+    on conflict (job, day) do nothing;
+    update public.llm_spend_days d
+    set reserved_tokens = d.reserved_tokens + greatest(p_tokens, 0),
+        cap_tokens = p_cap, updated_at = now()
+    where d.job = p_job and d.day = v_day
+      and d.spent_tokens + d.reserved_tokens + greatest(p_tokens, 0) <= p_cap
+    returning d.spent_tokens + d.reserved_tokens into v_used;
+    if found then
+        return jsonb_build_object('reserved', true, 'day', v_day, 'used', v_used, 'cap', p_cap);
+    end if;
+    update public.llm_spend_days d
+    set cap_tokens = p_cap, cap_reached_at = coalesce(d.cap_reached_at, now()), updated_at = now()
+    where d.job = p_job and d.day = v_day
+    returning d.spent_tokens + d.reserved_tokens into v_used;
+    return jsonb_build_object('reserved', false, 'day', v_day, 'used', v_used, 'cap', p_cap);
+end;
+$$;
+
+comment on function public.reserve_llm_tokens(text, bigint, bigint) is
+    'Reserves tokens of a job''s daily LLM budget for one call, if they fit under the cap.';
+
+-- Replaces p_reserved tokens reserved on p_day by what the call was billed.
+create or replace function public.settle_llm_tokens(
+    p_job text, p_day date, p_reserved bigint, p_tokens bigint, p_calls integer,
+    p_unusable integer)
+returns void
+language sql
+security invoker
+set search_path = public, pg_temp
+as $$
+    update public.llm_spend_days d
+    set reserved_tokens = greatest(d.reserved_tokens - greatest(p_reserved, 0), 0),
+        spent_tokens = d.spent_tokens + greatest(p_tokens, 0),
+        llm_calls = d.llm_calls + greatest(p_calls, 0),
+        unusable_calls = d.unusable_calls + greatest(p_unusable, 0),
+        updated_at = now()
+    where d.job = p_job and d.day = p_day;
+$$;
+
+comment on function public.settle_llm_tokens(text, date, bigint, bigint, integer, integer) is
+    'Settles one LLM call: its reservation is replaced by what it was billed.';

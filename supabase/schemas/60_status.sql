@@ -2,6 +2,7 @@
 -- and any PostgREST client read (supacron's own).
 --   cron_run_summary_at / cron_run_summary   per job: last run, last success, 24 h, missing tick
 --   queue_health_at / queue_health           per job: pending, due, processing, expired, dead
+--   llm_count / llm_spend_at                 per LLM job: calls and tokens in 24 h, today's budget
 --   status_report                            the status function's one round trip
 -- The views are the functions at now() (security_invoker, so they never show more than the
 -- caller may read); tests call the functions with an exact moment instead of racing the clock.
@@ -282,8 +283,67 @@ as select * from public.cron_run_summary_at(null);
 comment on view public.cron_run_summary is
     'Per job: last run, last success, runs and failures in 24 h, p50/p95 duration, missing tick.';
 
+-- A count from a run's counts, 0 when absent or not a number.
+create or replace function public.llm_count(p_counts jsonb, p_name text)
+returns bigint
+language sql
+immutable
+security invoker
+set search_path = public, pg_temp
+as $$
+    select case when jsonb_typeof(p_counts -> p_name) = 'number'
+                then (p_counts ->> p_name)::numeric::bigint else 0 end;
+$$;
+
+comment on function public.llm_count(jsonb, text) is
+    'One numeric count of a run (0 when absent): llm_spend_at''s sums.';
+
+-- Per LLM job: billed calls, unusable calls and tokens of its runs over the 24 hours before
+-- p_now (their recorded counts), and today's ledger row (null without a daily cap).
+create or replace function public.llm_spend_at(
+    p_now timestamptz default null, p_jobs text[] default array['memory', 'schedule'])
+returns jsonb
+language plpgsql
+stable
+security invoker
+set search_path = public, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    v_now timestamptz := coalesce(p_now, now());
+begin
+    return coalesce((
+        select jsonb_agg(jsonb_build_object(
+                   'job', j.job,
+                   'llm_calls_24h', coalesce(spent.calls, 0),
+                   'unusable_calls_24h', coalesce(spent.unusable, 0),
+                   'prompt_tokens_24h', coalesce(spent.prompt, 0),
+                   'completion_tokens_24h', coalesce(spent.completion, 0),
+                   'today', case when l.job is null then null else jsonb_build_object(
+                       'day', l.day, 'spent_tokens', l.spent_tokens,
+                       'reserved_tokens', l.reserved_tokens, 'cap_tokens', l.cap_tokens,
+                       'cap_reached_at', l.cap_reached_at) end)
+                 order by j.job)
+        from unnest(p_jobs) as j(job)
+        left join lateral (
+            select sum(public.llm_count(r.counts, 'llm_calls')) as calls,
+                   sum(public.llm_count(r.counts, 'unusable_calls')) as unusable,
+                   sum(public.llm_count(r.counts, 'prompt_tokens')) as prompt,
+                   sum(public.llm_count(r.counts, 'completion_tokens')) as completion
+            from public.cron_runs r
+            where r.job = j.job and not r.dry_run
+              and r.started_at > v_now - interval '24 hours' and r.started_at <= v_now
+        ) spent on true
+        left join public.llm_spend_days l
+            on l.job = j.job and l.day = (v_now at time zone 'utc')::date), '[]'::jsonb);
+end;
+$$;
+
+comment on function public.llm_spend_at(timestamptz, text[]) is
+    'Per LLM job: calls and tokens over 24 hours, and today''s daily-budget ledger.';
+
 -- The status function's single round trip: both views at p_now, the latest dead patch jobs,
--- and (for the HTML page) every non-dry run of the last 24 hours as [job, started_at, status].
+-- what each LLM job spent (llm_spend_at), and (for the HTML page) every non-dry run of the last 24 hours as [job, started_at, status].
 create or replace function public.status_report(
     p_now timestamptz default null,
     p_dead_limit integer default 10,
@@ -305,6 +365,7 @@ begin
                                           from public.cron_run_summary_at(p_now) s), '[]'::jsonb),
             'queue_health', coalesce((select jsonb_agg(to_jsonb(q))
                                       from public.queue_health_at(p_now, p_memory_min_new) q), '[]'::jsonb),
+            'llm_spend', public.llm_spend_at(p_now),
             'dead_jobs', coalesce((select jsonb_agg(to_jsonb(d) order by d.finished_at desc nulls last, d.id desc)
                                    from (select id, conversation_id, attempts, error_kind, last_error, finished_at
                                          from public.patch_jobs
@@ -328,4 +389,4 @@ end;
 $$;
 
 comment on function public.status_report(timestamptz, integer, boolean, integer) is
-    'Everything the status page shows, in one call: both views, dead jobs, the 24 h timeline.';
+    'Everything the status page shows, in one call: both views, dead jobs, LLM spend, the 24 h timeline.';

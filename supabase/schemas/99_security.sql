@@ -22,11 +22,12 @@ alter table public.cron_schedules  enable row level security;
 alter table public.job_locks       enable row level security;
 alter table public.schedule_ticks  enable row level security;
 alter table public.console_actions enable row level security;
+alter table public.llm_spend_days  enable row level security;
 
 -- 2. Nothing for the client-facing roles.
 revoke all on table
     public.cron_runs, public.cron_schedules, public.job_locks, public.schedule_ticks,
-    public.console_actions, public.queue_health, public.cron_run_summary
+    public.console_actions, public.llm_spend_days, public.queue_health, public.cron_run_summary
 from public, anon, authenticated;
 
 revoke all on sequence
@@ -38,7 +39,7 @@ grant usage on schema public to service_role;
 
 grant select, insert, update, delete on table
     public.cron_runs, public.cron_schedules, public.job_locks, public.schedule_ticks,
-    public.console_actions
+    public.console_actions, public.llm_spend_days
 to service_role;
 
 grant select on table public.queue_health, public.cron_run_summary to service_role;
@@ -91,6 +92,8 @@ begin
         'public.fail_schedule_tick(bigint,text)',
         'public.finish_cron_run(uuid,text,text,text,integer,jsonb,text,boolean,text,integer,timestamp with time zone,text,text,integer,text,integer,text,text,timestamp with time zone,text)',
         'public.items_bump_status_changed_at()',
+        'public.llm_count(jsonb,text)',
+        'public.llm_spend_at(timestamp with time zone,text[])',
         'public.memory_candidates(integer,timestamp with time zone)',
         'public.open_schedule_ticks(integer,integer)',
         'public.pending_rewards(integer)',
@@ -102,7 +105,9 @@ begin
         'public.release_job_lock(text,text)',
         'public.renew_job_lock(text,text,integer,timestamp with time zone)',
         'public.requeue_patch_jobs(bigint[],timestamp with time zone)',
+        'public.reserve_llm_tokens(text,bigint,bigint)',
         'public.set_updated_at()',
+        'public.settle_llm_tokens(text,date,bigint,bigint,integer,integer)',
         'public.status_report(timestamp with time zone,integer,boolean,integer)',
         'public.supacron_app_contract()',
         'public.supacron_schema_version()',

@@ -42,6 +42,7 @@ fn memory_settings(now: DateTime<Utc>) -> MemorySettings {
         max_prompt_chars: 16_000,
         concurrency: 4,
         max_tokens: 512,
+        daily_token_budget: None,
         now: Some(now),
     }
 }
@@ -75,6 +76,7 @@ async fn run_schedule(
         max_ticks: 50,
         concurrency: 4,
         max_tokens: 512,
+        daily_token_budget: None,
         now: Some(now),
     };
     schedule::run(&ctx, &supabase(env), llm, &settings)
@@ -586,5 +588,210 @@ async fn a_deployed_functions_budget_is_held_to_its_max_duration() {
     assert!(
         (300..=331).contains(&lease_secs),
         "lease of {lease_secs} s: the 270 s budget + 60 s, not 900 + 60"
+    );
+}
+
+/// The worst case the gate reserves for a call with this request body: all of its
+/// `max_tokens`, its prompt at one token per two characters, and 16 per message.
+fn worst_case(body: &str) -> (u64, u64) {
+    let request: Value = serde_json::from_str(body).unwrap();
+    let messages = request["messages"].as_array().unwrap();
+    let chars: u64 = messages
+        .iter()
+        .map(|m| m["content"].as_str().unwrap().chars().count() as u64)
+        .sum();
+    let prompt = chars.div_ceil(2) + 16 * messages.len() as u64;
+    (prompt, request["max_tokens"].as_u64().unwrap())
+}
+
+/// Two overlapping runs near the daily cap — the second one's clock says the first's lease
+/// has expired, so both pay at once — together stay within the cap: every call reserves its
+/// worst case in the database first, and a call without room leaves its item for later.
+#[tokio::test]
+async fn two_overlapping_runs_near_the_daily_cap_together_stay_within_it() {
+    let env = TestEnv::start().await;
+    let server = MockServer::start().await;
+    // Every conversation's prompt has the same size (personas of equal length): measure it.
+    let mut calibrate = respond_signalled(&server, answer(SUMMARY, 1, 1)).await;
+    conversation(&env, "persona-99", 6).await;
+    let llm = llm::llm(&server);
+    let mut s = memory_settings(t0());
+    s.max_tokens = 100;
+    run_memory(&env, &llm, &s, Duration::from_secs(60)).await;
+    let (prompt, max_tokens) = worst_case(&calibrate.recv().await.unwrap());
+    let reserve = prompt + max_tokens;
+    // The stub bills each call close to its worst case: room for three calls, not four.
+    server.reset().await;
+    let billed_prompt = prompt - 16;
+    let per_call = billed_prompt + max_tokens;
+    let mut calls = respond_signalled(
+        &server,
+        answer(SUMMARY, billed_prompt as i64, max_tokens as i64)
+            .set_delay(Duration::from_millis(400)),
+    )
+    .await;
+    for n in 0..10 {
+        conversation(&env, &format!("persona-{n:02}"), 6).await;
+    }
+    let cap = 3 * reserve + reserve / 2;
+    s.daily_token_budget = Some(cap);
+    let first = run_memory(&env, &llm, &s, Duration::from_secs(60));
+    let second = async {
+        calls.recv().await.expect("the first run pays a call");
+        let mut later = s.clone();
+        later.now = Some(t0() + chrono::Duration::hours(1));
+        run_memory(&env, &llm, &later, Duration::from_secs(60)).await
+    };
+    let (first, second) = tokio::join!(first, second);
+
+    let paid = llm::requests(&server).await.len() as u64;
+    let billed = paid * per_call;
+    assert!(
+        (1..=3).contains(&paid) && billed <= cap,
+        "{paid} calls, {billed} tokens billed, cap {cap}: {:?} {:?}",
+        first.counts,
+        second.counts
+    );
+    let tokens = |r: &RunSummary| {
+        r.counts["prompt_tokens"].as_u64().unwrap()
+            + r.counts["completion_tokens"].as_u64().unwrap()
+    };
+    assert_eq!(
+        tokens(&first) + tokens(&second),
+        billed,
+        "the answers add up to the bill"
+    );
+    assert_eq!(second.status, RunStatus::Partial, "{:?}", second.counts);
+    // The second run found no room; the first found no room either, or (when the second
+    // took the lease before the first's next call) lost its lease, which its answer names
+    // first.
+    assert_eq!(
+        second.counts["stopped_by"], "daily_token_budget",
+        "{:?}",
+        second.counts
+    );
+    let reason = second.counts["stopped_reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("LLM_DAILY_TOKEN_BUDGET={cap}")),
+        "{reason}"
+    );
+    let first_stop = first.counts["stopped_by"].as_str().unwrap_or_default();
+    assert!(
+        ["daily_token_budget", "lease_lost"].contains(&first_stop),
+        "{:?}",
+        first.counts
+    );
+    for run in [&first, &second] {
+        assert!(
+            run.counts["left_for_later"].as_u64().unwrap() >= 7,
+            "{:?}",
+            run.counts
+        );
+    }
+    let ledger = env
+        .db
+        .client
+        .query_one(
+            "select spent_tokens, reserved_tokens, llm_calls, cap_reached_at is not null
+             from llm_spend_days where job = 'memory'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            ledger.get::<_, i64>(0) as u64,
+            ledger.get::<_, i64>(1),
+            ledger.get::<_, i64>(2) as u64,
+            ledger.get::<_, bool>(3)
+        ),
+        (billed, 0, paid, true),
+        "settled: spent is what was billed, nothing left reserved"
+    );
+
+    // The status page says so.
+    let report = supacron::status::Report::fetch(&supabase(&env), true, 5)
+        .await
+        .unwrap();
+    let memory = report.llm_spend.iter().find(|s| s.job == "memory").unwrap();
+    let today = memory.today.as_ref().expect("today's ledger");
+    assert_eq!(
+        (
+            today.spent_tokens as u64,
+            today.cap_tokens,
+            today.cap_reached_at.is_some()
+        ),
+        (billed, Some(cap as i64), true)
+    );
+    let page =
+        supacron::status::html::render(&report, &supacron::status::health::tiles(&report), None);
+    assert!(
+        page.contains("LLM spend") && page.contains("budget reached"),
+        "{page}"
+    );
+}
+
+/// The status page's 24-hour spend per job sums the runs' recorded counts.
+#[tokio::test]
+async fn the_status_report_sums_each_llm_jobs_spend_over_24_hours() {
+    let env = TestEnv::start().await;
+    let now = Utc::now();
+    for (job, hours_ago, counts) in [
+        (
+            "memory",
+            1,
+            json!({"llm_calls": 3, "unusable_calls": 1, "prompt_tokens": 600, "completion_tokens": 80}),
+        ),
+        (
+            "memory",
+            5,
+            json!({"llm_calls": 2, "unusable_calls": 0, "prompt_tokens": 100, "completion_tokens": 20}),
+        ),
+        (
+            "memory",
+            30,
+            json!({"llm_calls": 9, "prompt_tokens": 9000, "completion_tokens": 900}),
+        ),
+        (
+            "schedule",
+            2,
+            json!({"llm_calls": 1, "prompt_tokens": 50, "completion_tokens": 7}),
+        ),
+    ] {
+        factory::cron_run(
+            &env.db.client,
+            factory::NewCronRun {
+                job: job.into(),
+                status: "ok".into(),
+                started_at: Some(now - chrono::Duration::hours(hours_ago)),
+                counts,
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    let report = supacron::status::Report::fetch(&supabase(&env), false, 5)
+        .await
+        .unwrap();
+    let spend: Vec<(String, i64, i64, i64, i64, bool)> = report
+        .llm_spend
+        .iter()
+        .map(|s| {
+            (
+                s.job.clone(),
+                s.llm_calls_24h,
+                s.unusable_calls_24h,
+                s.prompt_tokens_24h,
+                s.completion_tokens_24h,
+                s.today.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        spend,
+        vec![
+            ("memory".into(), 5, 1, 700, 100, false),
+            ("schedule".into(), 1, 0, 50, 7, false)
+        ]
     );
 }

@@ -32,6 +32,7 @@ fn settings(now: DateTime<Utc>) -> MemorySettings {
         max_prompt_chars: 16_000,
         concurrency: 4,
         max_tokens: 512,
+        daily_token_budget: None,
         now: Some(now),
     }
 }

@@ -171,6 +171,7 @@ fn schedule_settings(now: DateTime<Utc>, max_ticks: u64) -> ScheduleSettings {
         max_ticks,
         concurrency: 4,
         max_tokens: 512,
+        daily_token_budget: None,
         now: Some(now),
     }
 }

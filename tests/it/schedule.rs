@@ -28,6 +28,7 @@ fn settings(now: DateTime<Utc>) -> ScheduleSettings {
         max_ticks: 50,
         concurrency: 4,
         max_tokens: 512,
+        daily_token_budget: None,
         now: Some(now),
     }
 }

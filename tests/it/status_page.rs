@@ -88,6 +88,7 @@ async fn the_function_answers_json_with_both_views_and_a_tile_per_job_to_the_cro
             "cron_run_summary",
             "dead_jobs",
             "generated_at",
+            "llm_spend",
             "queue_health",
             "tiles"
         ]

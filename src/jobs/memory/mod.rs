@@ -45,6 +45,8 @@ pub struct MemorySettings {
     pub concurrency: u64,
     /// `max_tokens` per call.
     pub max_tokens: u64,
+    /// Tokens the job may spend per UTC day (`LLM_DAILY_TOKEN_BUDGET`; `None`: no cap).
+    pub daily_token_budget: Option<u64>,
     /// The time the run acts at (`None`: the clock). Tests move time with it.
     pub now: Option<DateTime<Utc>>,
 }
@@ -59,6 +61,7 @@ impl MemorySettings {
             max_prompt_chars: t.memory_max_prompt_chars,
             concurrency: t.llm_concurrency,
             max_tokens: t.minimax_max_tokens,
+            daily_token_budget: t.llm_daily_token_budget,
             now: None,
         }
     }
@@ -167,7 +170,7 @@ async fn summarise_due(
         }
         fail_conversation(db, key.conversation_id, &error, now).await?;
     }
-    let gate = CallGate::new(ctx, db, now);
+    let gate = CallGate::new(ctx, db, now, settings.daily_token_budget);
     let work: Vec<_> = decoded
         .rows
         .iter()

@@ -49,6 +49,8 @@ pub struct ScheduleSettings {
     pub concurrency: u64,
     /// `max_tokens` per call.
     pub max_tokens: u64,
+    /// Tokens the job may spend per UTC day (`LLM_DAILY_TOKEN_BUDGET`; `None`: no cap).
+    pub daily_token_budget: Option<u64>,
     /// The time the run acts at (`None`: the clock). Tests move time with it.
     pub now: Option<DateTime<Utc>>,
 }
@@ -60,6 +62,7 @@ impl ScheduleSettings {
             max_ticks: t.schedule_max_ticks,
             concurrency: t.llm_concurrency,
             max_tokens: t.minimax_max_tokens,
+            daily_token_budget: t.llm_daily_token_budget,
             now: None,
         }
     }
@@ -249,7 +252,7 @@ async fn generate_open(
             )
             .await?;
     }
-    let gate = CallGate::new(ctx, db, now);
+    let gate = CallGate::new(ctx, db, now, settings.daily_token_budget);
     let work: Vec<_> = decoded
         .rows
         .iter()

@@ -118,6 +118,7 @@ fn tiles_cover_every_job_in_order_and_jobs_only_seen_in_runs() {
         ],
         queue_health: vec![],
         dead_jobs: vec![],
+        llm_spend: vec![],
         timeline: None,
     };
     let names: Vec<String> = tiles(&report).into_iter().map(|t| t.job).collect();

@@ -30,6 +30,7 @@ pub const TABLES: &[&str] = &[
     "job_locks",
     "cron_schedules",
     "console_actions",
+    "llm_spend_days",
 ];
 
 /// Every view the migrations create, in the `public` schema.

@@ -63,6 +63,10 @@ const COLUMNS: &[(&str, &str)] = &[
         "job text, lease_owner text, lease_until timestamptz, acquired_at timestamptz, updated_at timestamptz",
     ),
     (
+        "llm_spend_days",
+        "job text, day date, spent_tokens int8, reserved_tokens int8, llm_calls int8, unusable_calls int8, cap_tokens int8, cap_reached_at timestamptz, updated_at timestamptz",
+    ),
+    (
         "memories",
         "id int8, conversation_id uuid, summary text, character_id uuid, from_message_id int8, to_message_id int8, facts jsonb, model text, prompt_tokens int4, completion_tokens int4, created_at timestamptz",
     ),
