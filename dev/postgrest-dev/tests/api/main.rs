@@ -14,4 +14,5 @@ mod rpc;
 mod schema_cache;
 mod server;
 mod startup;
+mod supabase_js;
 mod writes;
