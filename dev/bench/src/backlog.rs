@@ -70,11 +70,51 @@ impl Backlog {
     }
 }
 
-/// Checks the effects of the `done` jobs: every other job is still `pending`; each
-/// conversation's log is its done JSON-Patch jobs' values in id order and its ledger holds
-/// exactly its done jobs; each character's log has one entry per done job with a character
-/// part. Returns the number of done jobs.
+/// What the `done` jobs did, as [`effects`] found it.
+#[derive(Clone, Copy, Debug)]
+pub struct Effects {
+    /// Jobs `done`.
+    pub done: i64,
+    /// Jobs neither `done` nor `pending`.
+    pub other: i64,
+    /// Conversations whose log or ledger does not match their done jobs (a job applied
+    /// twice, out of order, or not at all).
+    pub bad_conversations: i64,
+    /// Characters whose log does not have one entry per done job.
+    pub bad_characters: i64,
+}
+
+impl Effects {
+    /// Each done job applied once, in order, and no job left in between.
+    pub fn is_clean(&self) -> bool {
+        self.other + self.bad_conversations + self.bad_characters == 0
+    }
+
+    /// What is wrong, in words.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} jobs neither done nor pending, {} conversations and {} characters whose state \
+             does not match their done jobs (applied twice, out of order or not at all)",
+            self.other, self.bad_conversations, self.bad_characters
+        )
+    }
+}
+
+/// Checks the effects of the `done` jobs and returns the number of done jobs; an error
+/// says what is wrong (see [`effects`]).
 pub async fn verify(client: &Client) -> Result<i64> {
+    let effects = effects(client).await?;
+    if !effects.is_clean() {
+        return Err(format!("wrong effects: {}", effects.describe()).into());
+    }
+    Ok(effects.done)
+}
+
+/// The effects of the `done` jobs: every other job should still be `pending`; each
+/// conversation's log should be its done JSON-Patch jobs' values in id order and its ledger
+/// hold exactly its done jobs; each character's log should have one entry per done job with
+/// a character part.
+pub async fn effects(client: &Client) -> Result<Effects> {
     let row = client
         .query_one(
             r#"with done as (select * from patch_jobs where status = 'done')
@@ -95,14 +135,10 @@ pub async fn verify(client: &Client) -> Result<i64> {
             &[],
         )
         .await?;
-    let (done, other, bad_conversations, bad_characters): (i64, i64, i64, i64) =
-        (row.get(0), row.get(1), row.get(2), row.get(3));
-    if other + bad_conversations + bad_characters > 0 {
-        return Err(format!(
-            "wrong effects: {other} jobs neither done nor pending, {bad_conversations} conversations \
-             and {bad_characters} characters whose state does not match their done jobs"
-        )
-        .into());
-    }
-    Ok(done)
+    Ok(Effects {
+        done: row.get(0),
+        other: row.get(1),
+        bad_conversations: row.get(2),
+        bad_characters: row.get(3),
+    })
 }

@@ -7,10 +7,15 @@
 //! - [`throughput`]: the real patch job in-process ([`supacron::jobs::patch::run`]) against
 //!   baseline 1, seed 000 as written ([`seed_baseline`]: one job at a time, one request per
 //!   step), and baseline 2, the same transitions in batched SQL on a plain connection
-//!   ([`sql_baseline`]); jobs per second and requests per 1,000 jobs.
+//!   ([`sql_baseline`]), and baseline 3, seed 000 as a Next.js route with supabase-js on
+//!   Node ([`node_baseline`]); jobs per second and requests per 1,000 jobs.
+//! - [`scale_out`]: 1, 2, 4, 8 overlapping patch runs draining one backlog.
 //! - [`process`]: cold start of each function binary against a minimal `vercel_runtime`
 //!   hello-world (`hello-fn`, same profile), binary sizes, peak memory of a real run.
-//! - [`scale`]: the claim's cost with 10,000 vs 1,000,000 rows in `patch_jobs`, and its plan.
+//! - [`scale`]: the claim's cost with 10,000 vs 1,000,000 and 10,000,000 rows in
+//!   `patch_jobs`, and its plan.
+//! - [`cost`]: what a day costs (invocations, GB-seconds, Supabase requests), from the
+//!   measured durations and memory.
 //!
 //! [`report`] turns the measurements into the table (PASS / FALL SHORT per target).
 //! `scripts/bench.sh` builds the release binaries and runs the whole thing; `--smoke` runs
@@ -18,11 +23,14 @@
 //! processes every job).
 
 pub mod backlog;
+pub mod cost;
 pub mod machine;
+pub mod node_baseline;
 pub mod options;
 pub mod process;
 pub mod report;
 pub mod scale;
+pub mod scale_out;
 pub mod seed_baseline;
 pub mod sql_baseline;
 pub mod throughput;
@@ -41,11 +49,15 @@ pub async fn run(options: &Options) -> Result<Report> {
     if options.runs(Section::Throughput) {
         throughput::run(options, &mut report).await?;
     }
+    if options.runs(Section::ScaleOut) {
+        scale_out::run(options, &mut report).await?;
+    }
     if options.runs(Section::Process) {
         process::run(options, &mut report).await?;
     }
     if options.runs(Section::Scale) {
         scale::run(options, &mut report).await?;
     }
+    cost::add_table(&mut report);
     Ok(report)
 }

@@ -13,6 +13,8 @@ pub enum Section {
     Process,
     /// Claim cost at scale.
     Scale,
+    /// Overlapping patch runs draining one backlog.
+    ScaleOut,
 }
 
 impl Section {
@@ -21,6 +23,7 @@ impl Section {
             "throughput" => Some(Section::Throughput),
             "process" => Some(Section::Process),
             "scale" => Some(Section::Scale),
+            "scale-out" => Some(Section::ScaleOut),
             _ => None,
         }
     }
@@ -48,12 +51,17 @@ pub struct Options {
     pub cold_starts: usize,
     /// Jobs of the run whose peak memory is measured.
     pub memory_jobs: i64,
-    /// `patch_jobs` rows of the small and the large table.
-    pub scale_rows: (i64, i64),
+    /// `patch_jobs` rows of the small table and of the large ones (each compared with the
+    /// small one).
+    pub scale_rows: (i64, Vec<i64>),
     /// Due jobs among them (the rest are `done`).
     pub scale_due: i64,
     /// Claims timed at each size (the median is reported).
     pub claims: usize,
+    /// Overlapping runs of the scale-out section.
+    pub scale_out_runs: Vec<usize>,
+    /// The dev server's latency in the scale-out section.
+    pub scale_out_latency: Duration,
     /// Where the function binaries and `hello-fn` are (default: beside this executable).
     pub bin_dir: Option<PathBuf>,
 }
@@ -63,7 +71,12 @@ impl Options {
     pub fn full() -> Options {
         Options {
             smoke: false,
-            sections: vec![Section::Throughput, Section::Process, Section::Scale],
+            sections: vec![
+                Section::Throughput,
+                Section::ScaleOut,
+                Section::Process,
+                Section::Scale,
+            ],
             conversations: 1_000,
             characters: 100,
             jobs: 20_000,
@@ -71,9 +84,11 @@ impl Options {
             latencies: vec![Duration::ZERO, Duration::from_millis(2)],
             cold_starts: 31,
             memory_jobs: 5_000,
-            scale_rows: (10_000, 1_000_000),
+            scale_rows: (10_000, vec![1_000_000, 10_000_000]),
             scale_due: 1_000,
             claims: 31,
+            scale_out_runs: vec![1, 2, 4, 8],
+            scale_out_latency: Duration::from_millis(2),
             bin_dir: None,
         }
     }
@@ -88,9 +103,10 @@ impl Options {
             seed_sample: 40,
             cold_starts: 3,
             memory_jobs: 200,
-            scale_rows: (1_000, 3_000),
+            scale_rows: (1_000, vec![3_000]),
             scale_due: 100,
             claims: 3,
+            scale_out_runs: vec![1, 2],
             ..Options::full()
         }
     }
@@ -118,7 +134,7 @@ impl Options {
                         .map(|s| {
                             Section::parse(s.trim()).ok_or_else(|| {
                                 format!(
-                                    "--only: unknown section {s:?} (throughput, process, scale)"
+                                    "--only: unknown section {s:?} (throughput, scale-out, process, scale)"
                                 )
                             })
                         })
@@ -157,11 +173,11 @@ fn number(text: &str, flag: &str) -> Result<i64, String> {
 pub const USAGE: &str = "\
 bench: supacron's benchmark (docs/performance.md). Usually run as scripts/bench.sh.
 
-usage: bench [--smoke] [--only throughput,process,scale] [--bin-dir DIR]
+usage: bench [--smoke] [--only throughput,scale-out,process,scale] [--bin-dir DIR]
              [--jobs N] [--seed-sample N] [--cold-starts N]
 
   --smoke         tiny sizes: checks that every part runs (targets are not meaningful)
-  --only LIST     run only these sections
+  --only LIST     run only these sections (the cost table needs throughput and process)
   --bin-dir DIR   where the function binaries and hello-fn are (default: beside bench)
   --jobs N        backlog size for the throughput runs (default 20000)
   --seed-sample N jobs baseline 1 is timed over (default 2000)

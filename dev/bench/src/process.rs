@@ -27,8 +27,8 @@ use testkit::TestEnv;
 use uuid::Uuid;
 
 use crate::backlog::{self, Backlog};
-use crate::report::{Report, Target, ratio};
-use crate::{Options, Result};
+use crate::report::{IdleRun, Report, Target, ratio};
+use crate::{Options, Result, node_baseline};
 
 /// The function binaries (Cargo.toml `[[bin]]` names) and the paths they serve.
 pub const FUNCTIONS: [(&str, &str); 6] = [
@@ -108,6 +108,10 @@ pub async fn run(options: &Options, report: &mut Report) -> Result<()> {
             ms(starts.listening()),
             ratio(r)
         );
+        let value = format!(
+            "{value}, {:+.2} ms over hello-fn",
+            ms(starts.answered()) - ms(hello.answered())
+        );
         let measure = format!("cold start: {} / hello-fn", binary.name);
         if (200..300).contains(&starts.status) {
             report.check(measure, value, Target::at_most(r, 1.5, "≤ 1.5×"));
@@ -118,6 +122,51 @@ pub async fn run(options: &Options, report: &mut Report) -> Result<()> {
                 format!("{value} (answers {status}: not a success yet)"),
             );
         }
+    }
+    // One more idle invocation of each function: its memory and its requests (the cost
+    // table's idle day), with the cold start's median as its duration.
+    for (binary, starts) in binaries.iter().zip(&measured).skip(1) {
+        let vars = function_env(&env);
+        let before = env.server.request_count();
+        let (path, url) = (binary.path.clone(), binary.url_path);
+        let (peak, _) =
+            tokio::task::spawn_blocking(move || peak_memory(&path, url, &vars)).await??;
+        report.idle.push(IdleRun {
+            name: binary.name.to_string(),
+            path: binary.url_path.to_string(),
+            wall_ms: ms(starts.answered()),
+            peak_mb: peak,
+            requests: env.server.request_count() - before,
+        });
+    }
+    match node_baseline::available() {
+        Ok(()) => {
+            let mut walls = Vec::new();
+            let mut last = None;
+            for _ in 0..options.cold_starts.min(5) {
+                let (wall, requests, run) = node_baseline::idle(&env).await?;
+                walls.push(wall);
+                last = Some((requests, run));
+            }
+            if let Some((requests, run)) = last {
+                let wall = median(&walls);
+                report.row(
+                    format!(
+                        "cold start: baseline 3, node running its route once on an empty queue (median of {})",
+                        walls.len()
+                    ),
+                    format!("{:.1} ms, {:.1} MB", ms(wall), run.peak_rss_mb),
+                );
+                report.typescript_idle = Some(IdleRun {
+                    name: "baseline 3".into(),
+                    path: "/api/cron/patch".into(),
+                    wall_ms: ms(wall),
+                    peak_mb: run.peak_rss_mb,
+                    requests,
+                });
+            }
+        }
+        Err(reason) => eprintln!("process: baseline 3's idle invocation skipped: {reason}"),
     }
     let empty_run = empty_patch_run(&env, starts).await?;
     report.row(
@@ -173,6 +222,7 @@ pub async fn run(options: &Options, report: &mut Report) -> Result<()> {
     let vars = vec![("CRON_SECRET".to_string(), CRON_SECRET.to_string())];
     let (hello_peak, _) =
         tokio::task::spawn_blocking(move || peak_memory(&hello_path, HELLO.1, &vars)).await??;
+    report.patch_peak_mb = Some(peak);
     report.check(
         format!(
             "peak memory: cron-patch, one run of {} jobs",

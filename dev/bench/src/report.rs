@@ -53,6 +53,38 @@ pub struct OursRun {
     pub backlog: i64,
     /// Jobs found `done`, with their effects verified.
     pub done: i64,
+    /// Jobs per second.
+    pub rate: f64,
+    /// Requests per 1,000 jobs.
+    pub requests_per_1000: f64,
+}
+
+/// What one timed run of baseline 3 did (the cost table reads it).
+#[derive(Clone, Debug)]
+pub struct TypeScriptRun {
+    /// Dev server latency, ms.
+    pub latency_ms: u64,
+    /// Jobs per second.
+    pub rate: f64,
+    /// Requests per 1,000 jobs.
+    pub requests_per_1000: f64,
+    /// Node's peak memory, MB.
+    pub peak_rss_mb: f64,
+}
+
+/// One idle invocation of a function (an empty database): the cost table's idle day.
+#[derive(Clone, Debug)]
+pub struct IdleRun {
+    /// The binary (`cron-patch`, …) or `baseline 3` (node).
+    pub name: String,
+    /// The path it serves.
+    pub path: String,
+    /// Spawn to the end of its answer (the cold start's median).
+    pub wall_ms: f64,
+    /// Peak memory, MB.
+    pub peak_mb: f64,
+    /// Requests the dev server answered for it.
+    pub requests: u64,
 }
 
 /// Everything a run measured.
@@ -68,6 +100,14 @@ pub struct Report {
     pub notes: Vec<String>,
     /// The in-process runs of our patch job.
     pub ours: Vec<OursRun>,
+    /// The timed runs of baseline 3.
+    pub typescript: Vec<TypeScriptRun>,
+    /// Idle invocations of the functions.
+    pub idle: Vec<IdleRun>,
+    /// Baseline 3's idle invocation (node start-up included).
+    pub typescript_idle: Option<IdleRun>,
+    /// `cron-patch`'s peak memory (MB) over one run of many jobs.
+    pub patch_peak_mb: Option<f64>,
 }
 
 impl Report {
@@ -79,6 +119,10 @@ impl Report {
             rows: Vec::new(),
             notes: Vec::new(),
             ours: Vec::new(),
+            typescript: Vec::new(),
+            idle: Vec::new(),
+            typescript_idle: None,
+            patch_peak_mb: None,
         }
     }
 
