@@ -1,5 +1,5 @@
 //! What a day costs, from the run's own measurements: for the default schedules
-//! ([`Job::schedule`], as in `vercel.json`) the function invocations, GB-seconds (memory ×
+//! ([`Job::clock`], `vercel.json`) the function invocations, GB-seconds (memory ×
 //! duration, the way Vercel bills functions) and Supabase requests per day when idle, and
 //! per 1,000,000 patch jobs; the same for baseline 3 (the TypeScript route).
 //!
@@ -24,7 +24,14 @@ const MILLION: f64 = 1_000_000.0;
 /// Jobs one invocation of baseline 3's route takes (its `.limit(100)`).
 const TYPESCRIPT_PAGE: f64 = 100.0;
 
-/// Invocations per day of a 5-field UTC schedule of the forms `*/N * * * *` and
+/// Invocations per day of `job` on its default clock (0 when unscheduled).
+pub fn job_per_day(job: Job) -> f64 {
+    job.clock()
+        .and_then(|clock| per_day(&clock.expression))
+        .unwrap_or(0.0)
+}
+
+/// Invocations per day of a 5-field schedule of the forms `*/N * * * *` and
 /// `M * * * *` (the only forms the default schedules use).
 pub fn per_day(schedule: &str) -> Option<f64> {
     let fields: Vec<&str> = schedule.split_whitespace().collect();
@@ -67,7 +74,7 @@ pub fn add_table(report: &mut Report) {
             missing.push(format!("the idle run of {}", job.path()));
             continue;
         };
-        let n = per_day(job.schedule()).unwrap_or(0.0);
+        let n = job_per_day(job);
         add_idle(&mut idle, run, n);
         provisioned += n * run.wall_ms / 1000.0 * VERCEL_DEFAULT_GB;
     }
@@ -88,10 +95,7 @@ pub fn add_table(report: &mut Report) {
             gb_seconds: 0.0,
             requests: 0.0,
         };
-        let n: f64 = Job::ALL
-            .iter()
-            .map(|j| per_day(j.schedule()).unwrap_or(0.0))
-            .sum();
+        let n: f64 = Job::ALL.iter().map(|j| job_per_day(*j)).sum();
         add_idle(&mut ts, run, n);
         let provisioned = n * run.wall_ms / 1000.0 * VERCEL_DEFAULT_GB;
         lines.push((ts, provisioned));
@@ -202,10 +206,7 @@ mod tests {
 
     #[test]
     fn the_default_schedules_tick_936_times_a_day() {
-        let total: f64 = Job::ALL
-            .iter()
-            .map(|j| per_day(j.schedule()).expect("a supported form"))
-            .sum();
+        let total: f64 = Job::ALL.iter().map(|j| job_per_day(*j)).sum();
         assert_eq!(total, 720.0 + 144.0 + 24.0 + 24.0 + 24.0);
         assert_eq!(per_day("0 3 * * *"), None);
     }

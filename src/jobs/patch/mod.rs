@@ -8,7 +8,9 @@
 //! A unit whose rows moved (another writer, e.g. the chat route) is retried after
 //! 80 ms × 2^k, up to `PATCH_CONFLICT_RETRIES` times, with a fresh read of just its rows;
 //! then its jobs become `failed` with a backoff `run_after`, or `dead` at `max_attempts`.
-//! Batches repeat until the queue is empty or the time budget is nearly spent.
+//! Batches repeat until the queue is empty or the time budget is nearly spent; from the
+//! second batch on, the next claim is sent while the current batch commits (two requests in
+//! flight, other conversations), so the round trip and the database's work overlap.
 //!
 //! Job lifecycle (moved only by the SQL functions in `supabase/schemas/30_patch_queue.sql`;
 //! the `patch_jobs` table is the app's, `supabase/schemas/10_app_contract.sql`):
@@ -139,38 +141,76 @@ async fn pass(
     let mut stopped_early = false;
     // What the last, empty claim said is still due: `remaining` without another request.
     let mut due_at_end = None;
+    // The next batch, claimed while this one was committed (see `overlap_next_claim`).
+    let mut next: Option<Prefetched> = None;
     loop {
         let remaining = ctx.remaining();
         if remaining.is_zero() || (report.batches > 0 && remaining < slowest_batch * 2) {
+            if let Some(prefetched) = next.take() {
+                count_exhausted(report, &prefetched.claimed);
+                release_unstarted(db, settings, &owner, &prefetched.claimed, report).await;
+            }
             stopped_early = true;
             break;
         }
         let started = Instant::now();
-        let lease_secs = remaining.as_secs() + LEASE_MARGIN_SECS;
-        let claimed =
-            store::claim(db, &owner, lease_secs, settings.batch_size, settings.now).await?;
-        // Jobs past max_attempts were made dead by the claim itself (a run that claimed them
-        // kept stopping before its commit): counted, logged, never leased again.
-        report.processed += claimed.exhausted.len();
-        report.dead_count += claimed.exhausted.len();
-        for id in &claimed.exhausted {
-            log_failure(
-                report,
-                *id,
-                "dead",
-                "claimed max_attempts times, never committed",
-            );
-        }
-        if claimed.jobs.is_empty() {
-            if claimed.exhausted.is_empty() {
-                due_at_end = claimed.due;
-                break;
+        let (claimed, prefetched) = match next.take() {
+            Some(p) => (p.claimed, Some(p.clean)),
+            None => {
+                let lease_secs = remaining.as_secs() + LEASE_MARGIN_SECS;
+                let claimed =
+                    store::claim(db, &owner, lease_secs, settings.batch_size, settings.now).await?;
+                (claimed, None)
             }
-            continue;
+        };
+        count_exhausted(report, &claimed);
+        if claimed.jobs.is_empty() {
+            if !claimed.exhausted.is_empty() {
+                continue;
+            }
+            match prefetched {
+                None => {
+                    due_at_end = claimed.due;
+                    break;
+                }
+                // Claimed while the previous batch was still leased: an empty answer ends the
+                // run only when nothing at all was due then and that batch left nothing
+                // behind; otherwise (jobs queued behind our own lease) claim once more.
+                Some(true) if claimed.due == Some(0) => {
+                    due_at_end = claimed.due;
+                    break;
+                }
+                Some(_) => continue,
+            }
         }
         report.batches += 1;
         report.processed += claimed.jobs.len();
-        process_batch(ctx, db, settings, &owner, claimed, report).await?;
+        if overlap_next_claim(ctx, report, slowest_batch) {
+            let before = (report.conflicts, report.released, report.lease_lost);
+            let lease_secs = ctx.remaining().as_secs() + LEASE_MARGIN_SECS;
+            let (committed, claimed_next) = tokio::join!(
+                process_batch(ctx, db, settings, &owner, claimed, report),
+                store::claim(db, &owner, lease_secs, settings.batch_size, settings.now)
+            );
+            match (committed, claimed_next) {
+                (Ok(()), Ok(claimed_next)) => {
+                    let clean = before == (report.conflicts, report.released, report.lease_lost);
+                    next = Some(Prefetched {
+                        claimed: claimed_next,
+                        clean,
+                    });
+                }
+                (Err(e), Ok(claimed_next)) => {
+                    count_exhausted(report, &claimed_next);
+                    release_unstarted(db, settings, &owner, &claimed_next, report).await;
+                    return Err(e);
+                }
+                (Err(e), Err(_)) => return Err(e),
+                (Ok(()), Err(e)) => return Err(e.into()),
+            }
+        } else {
+            process_batch(ctx, db, settings, &owner, claimed, report).await?;
+        }
         slowest_batch = slowest_batch.max(started.elapsed());
     }
     report.remaining = match due_at_end {
@@ -194,6 +234,65 @@ async fn pass(
         RunStatus::Ok
     };
     Ok(RunSummary::new(status, &*report))
+}
+
+/// A batch claimed while the one before it was being committed.
+struct Prefetched {
+    claimed: Claimed,
+    /// The batch before it met no conflict, release or lost lease (so an empty claim's
+    /// `due` is still the run's `remaining`).
+    clean: bool,
+}
+
+/// Whether to claim the next batch while this one commits: the two requests overlap (the
+/// claim reads other conversations than the leased ones, so order and exactly-once are the
+/// claim's and the commit's as ever). Only once a batch's time is known, and only when the
+/// budget leaves room for this batch and the next.
+fn overlap_next_claim(ctx: &RunContext, report: &PatchReport, slowest_batch: Duration) -> bool {
+    report.batches > 1 && ctx.remaining() >= slowest_batch * 3
+}
+
+/// Counts and logs the jobs a claim made dead for exceeding `max_attempts`.
+fn count_exhausted(report: &mut PatchReport, claimed: &Claimed) {
+    // Jobs past max_attempts were made dead by the claim itself (a run that claimed them
+    // kept stopping before its commit): counted, logged, never leased again.
+    report.processed += claimed.exhausted.len();
+    report.dead_count += claimed.exhausted.len();
+    for id in &claimed.exhausted {
+        log_failure(
+            report,
+            *id,
+            "dead",
+            "claimed max_attempts times, never committed",
+        );
+    }
+}
+
+/// Hands a claimed batch back unstarted (the run stops before it); if that fails, the
+/// jobs' lease runs out and a later run takes them.
+async fn release_unstarted(
+    db: &Supabase,
+    settings: &PatchSettings,
+    owner: &str,
+    claimed: &Claimed,
+    report: &mut PatchReport,
+) {
+    if claimed.jobs.is_empty() {
+        return;
+    }
+    let jobs: Vec<i64> = claimed.jobs.iter().map(|j| j.id).collect();
+    match store::commit(db, owner, &[UnitAction::Release { jobs }], settings.now).await {
+        Ok(results) => {
+            for result in results {
+                if result.result == "released" {
+                    report.released += claimed.jobs.len();
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(cause = %e, jobs = claimed.jobs.len(), "could not hand back a claimed batch; its lease runs out");
+        }
+    }
 }
 
 /// Commits one claimed batch, retrying the units that meet version conflicts.
