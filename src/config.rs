@@ -54,6 +54,8 @@ pub struct Config {
     deployment_id: Option<String>,
     api_base_url: Option<String>,
     private_functions: Vec<Job>,
+    heartbeat_url: Option<Secret>,
+    alert_webhook_url: Option<Secret>,
     /// Tunables with documented defaults.
     pub tunables: Tunables,
     /// `SUPACRON_LOG` (default `info`): the most detailed level logged.
@@ -245,6 +247,8 @@ impl Config {
             api_base_url: values
                 .text(&vars::API_BASE_URL)
                 .map(|url| url.trim().to_string()),
+            heartbeat_url: values.secret(&vars::SUPACRON_HEARTBEAT_URL),
+            alert_webhook_url: values.secret(&vars::SUPACRON_ALERT_WEBHOOK_URL),
             private_functions: values
                 .text(&vars::SUPACRON_PRIVATE_FUNCTIONS)
                 .unwrap_or_default()
@@ -304,6 +308,17 @@ impl Config {
     /// credential; every other function refuses it like any unauthenticated request.
     pub fn private_functions(&self) -> &[Job] {
         &self.private_functions
+    }
+
+    /// `SUPACRON_HEARTBEAT_URL`: the heartbeat template pinged after every scheduled run
+    /// ([`crate::notify`]).
+    pub fn heartbeat_url(&self) -> Option<&Secret> {
+        self.heartbeat_url.as_ref()
+    }
+
+    /// `SUPACRON_ALERT_WEBHOOK_URL`: where incidents are posted ([`crate::notify`]).
+    pub fn alert_webhook_url(&self) -> Option<&Secret> {
+        self.alert_webhook_url.as_ref()
     }
 
     /// Whether `job`'s function is declared private ([`Config::private_functions`]).

@@ -12,6 +12,7 @@
 //! - [`status`]: the run history and queues as a report, verdicts and a page;
 //! - [`console`]: the status page's operator console (sign-in, actions, drill-downs);
 //! - [`check`]: what a database must hold for the jobs (schema version, app contract);
+//! - [`notify`]: heartbeat pings and alert webhooks after runs;
 //! - [`schedules`]: when each job runs and who wakes it (`vercel.json`'s crons and schedules);
 //! - [`invocation`], [`error`], [`logging`], [`secret`]: the shared vocabulary (one run of
 //!   one job, what it reports, its errors, logs and secrets).
@@ -27,6 +28,7 @@ pub mod invocation;
 pub mod jobs;
 pub mod llm;
 pub mod logging;
+pub mod notify;
 pub mod redact;
 pub mod retry;
 pub mod schedules;

@@ -6,4 +6,4 @@
 //! schema"); `dev/testkit`-based tests fail while they differ.
 
 /// The name of the latest migration this binary's SQL calls were written against.
-pub const SCHEMA_VERSION: &str = "20261203232100_llm_daily_cap";
+pub const SCHEMA_VERSION: &str = "20261203232200_alert_incidents";

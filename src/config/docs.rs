@@ -48,6 +48,7 @@ fn kind(var: &Var) -> String {
         Kind::Whole { cap: Some(cap) } => format!("whole number ≥ 1 (above {cap}: {cap})"),
         Kind::Fraction => "number in [0, 1]".into(),
         Kind::Jobs => "job names, comma-separated".into(),
+        Kind::SecretUrl => "`http(s)://` URL (secret)".into(),
     }
 }
 

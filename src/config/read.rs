@@ -156,6 +156,22 @@ fn check(var: &Var, raw: String) -> Result<Value, Problem> {
             Ok(x) if (0.0..=1.0).contains(&x) => Ok(Value::Fraction(x)),
             _ => Err(Problem::NotFraction),
         },
+        Kind::SecretUrl => {
+            let secret = secret(raw)?;
+            let url = secret.expose();
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(Problem::NotHttpUrl);
+            }
+            // A heartbeat template's parts around its placeholders are what reaches a log
+            // line (as part of an error), so each is redacted like the whole.
+            for part in url.split(|c| c == '{' || c == '}') {
+                crate::redact::register(
+                    part.trim_start_matches("https://")
+                        .trim_start_matches("http://"),
+                );
+            }
+            Ok(Value::Secret(secret))
+        }
         Kind::Jobs => {
             let mut names: Vec<&str> = Vec::new();
             for name in raw.split([',', ' ']).filter(|n| !n.trim().is_empty()) {

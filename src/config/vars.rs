@@ -63,6 +63,9 @@ pub enum Kind {
     Fraction,
     /// Job names (or their paths), comma- or space-separated.
     Jobs,
+    /// An `http://` or `https://` URL that holds a secret (a ping key, a webhook token):
+    /// held as a [`crate::secret::Secret`], so no log line shows it.
+    SecretUrl,
 }
 
 /// What an unset variable means.
@@ -367,6 +370,28 @@ declare! {
               Vercel's `ce-*` dispatch, which carries no secret; every other function refuses it \
               with 401. Never name a job whose trigger is missing: its function would be public \
               and run for anyone ([schedules.md](schedules.md#making-a-job-private-with-a-function-target)).",
+    }
+    SUPACRON_HEARTBEAT_URL {
+        kind: Kind::SecretUrl,
+        default: Default::None,
+        need: Need::Optional,
+        read_by: ReadBy::Jobs(&Job::ALL),
+        doc: "Pinged after every scheduled run (Vercel Cron, Schedules, `supacron scheduler`) \
+              with `{job}` replaced by the job's name and `{status}` by how it went: as a path \
+              segment `/{status}` is dropped on success and `/fail` on failure (Healthchecks.io: \
+              `https://hc-ping.com/<ping-key>/supacron-{job}/{status}`), elsewhere it is \
+              `complete` or `fail` (Cronitor: `https://cronitor.link/p/<key>/supacron-{job}?state={status}`). \
+              At most 3 s per run, never changes the answer ([operations.md](operations.md#heartbeats-and-alerts)).",
+    }
+    SUPACRON_ALERT_WEBHOOK_URL {
+        kind: Kind::SecretUrl,
+        default: Default::None,
+        need: Need::Optional,
+        read_by: ReadBy::Jobs(&Job::ALL),
+        doc: "Slack-compatible incoming webhook (`{\"text\": …}`), posted once when a job turns red \
+              (a failed run, a run that never finished, a missed tick seen by any later run) and \
+              once when it recovers; incidents are recorded in `cron_incidents`, so overlapping \
+              runs post once ([operations.md](operations.md#heartbeats-and-alerts)).",
     }
     SUPACRON_LOG {
         kind: Kind::Choice {

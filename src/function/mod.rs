@@ -18,6 +18,8 @@
 //! 4. The function's body runs: a job's run, opened and recorded in `cron_runs`
 //!    ([`job_run`], [`record`]), or the status report ([`status`]). Refusals (steps 1-3)
 //!    are not runs and are not recorded.
+//! 6. After a job's run is answered and logged: its heartbeat ping and alert sweep
+//!    ([`crate::notify`]), bounded by a short timeout and never changing the answer.
 //! 5. The answer ([`answer`]): JSON with `Cache-Control: no-store` (or the status page);
 //!    every error becomes one error body, never an `Err` for `vercel_runtime`. One line is
 //!    logged per request ([`log`]).
@@ -41,9 +43,10 @@ use crate::auth::{self, AuthError};
 use crate::config::{Config, ConfigError, JobConfig};
 use crate::console::Session;
 use crate::error::AppError;
-use crate::invocation::{RunFailure, RunSummary};
+use crate::invocation::{RunFailure, RunStatus, RunSummary};
 use crate::jobs::catalog::Job;
 use crate::jobs::{self, JobEntry};
+use crate::notify::{Finished, Outcome};
 
 pub use self::answer::FunctionResponse;
 pub use self::request::FunctionRequest;
@@ -196,6 +199,7 @@ pub async fn handle(
         let dry_run = request.is_dry_run();
         let mut record_error = None;
         let mut answer_id = id;
+        let mut notify = None;
         let result: Result<Served, RunFailure> = match admit(function, &request, config) {
             Err(refusal) => Err(refusal.into()),
             Ok((access, job_config)) => match function {
@@ -215,6 +219,13 @@ pub async fn handle(
                     .await;
                     record_error = ran.record_error;
                     answer_id = ran.duplicate_of.unwrap_or(id);
+                    let outcome = match &ran.result {
+                        Ok(summary) if summary.status == RunStatus::Duplicate => Outcome::Silent,
+                        Ok(summary) if summary.status == RunStatus::Error => Outcome::Failure,
+                        Ok(_) => Outcome::Success,
+                        Err(_) => Outcome::Failure,
+                    };
+                    notify = Some((entry.job, outcome, job_config.clone()));
                     ran.result.map(Served::Run)
                 }
                 Function::Status(entry) => {
@@ -254,6 +265,17 @@ pub async fn handle(
             error: failure.as_ref().map(|f| &f.error),
             record_error: record_error.as_deref(),
         });
+        // After the run was recorded and logged: bounded, and never changes the answer.
+        if let Some((job, outcome, job_config)) = notify {
+            let finished = Finished {
+                job,
+                trigger,
+                dry_run,
+                outcome,
+                job_config: Some(&job_config),
+            };
+            crate::notify::after_run(config, finished).await;
+        }
         response
     }
     .instrument(function.span(id))

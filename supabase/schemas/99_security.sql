@@ -23,15 +23,17 @@ alter table public.job_locks       enable row level security;
 alter table public.schedule_ticks  enable row level security;
 alter table public.console_actions enable row level security;
 alter table public.llm_spend_days  enable row level security;
+alter table public.cron_incidents  enable row level security;
 
 -- 2. Nothing for the client-facing roles.
 revoke all on table
     public.cron_runs, public.cron_schedules, public.job_locks, public.schedule_ticks,
-    public.console_actions, public.llm_spend_days, public.queue_health, public.cron_run_summary
+    public.console_actions, public.llm_spend_days, public.cron_incidents, public.queue_health, public.cron_run_summary
 from public, anon, authenticated;
 
 revoke all on sequence
-    public.cron_runs_id_seq, public.schedule_ticks_id_seq, public.console_actions_id_seq
+    public.cron_runs_id_seq, public.schedule_ticks_id_seq, public.console_actions_id_seq,
+    public.cron_incidents_id_seq
 from public, anon, authenticated;
 
 -- 3. The backend's role.
@@ -39,13 +41,14 @@ grant usage on schema public to service_role;
 
 grant select, insert, update, delete on table
     public.cron_runs, public.cron_schedules, public.job_locks, public.schedule_ticks,
-    public.console_actions, public.llm_spend_days
+    public.console_actions, public.llm_spend_days, public.cron_incidents
 to service_role;
 
 grant select on table public.queue_health, public.cron_run_summary to service_role;
 
 grant usage, select on sequence
-    public.cron_runs_id_seq, public.schedule_ticks_id_seq, public.console_actions_id_seq
+    public.cron_runs_id_seq, public.schedule_ticks_id_seq, public.console_actions_id_seq,
+    public.cron_incidents_id_seq
 to service_role;
 
 -- 4. Functions: every supacron function, by signature. Trigger functions too (a trigger fires
@@ -71,6 +74,7 @@ begin
         'public.console_sign_in(text,text,boolean,timestamp with time zone)',
         'public.console_sign_out(text,text,timestamp with time zone)',
         'public.console_target_ids(jsonb)',
+        'public.cron_alert_sweep(timestamp with time zone)',
         'public.count_memory_candidates(integer,timestamp with time zone)',
         'public.count_patch_jobs(timestamp with time zone)',
         'public.count_pending_outcomes()',

@@ -11,6 +11,7 @@ mod console_browser;
 mod dev_script;
 mod existing_app;
 mod functions_auth;
+mod heartbeats_alerts;
 mod llm_client;
 mod llm_spend;
 mod memory;

@@ -31,6 +31,7 @@ pub const TABLES: &[&str] = &[
     "cron_schedules",
     "console_actions",
     "llm_spend_days",
+    "cron_incidents",
 ];
 
 /// Every view the migrations create, in the `public` schema.

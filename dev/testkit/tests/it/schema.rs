@@ -39,6 +39,10 @@ const COLUMNS: &[(&str, &str)] = &[
         "id uuid, character_id uuid, user_id uuid, title text, created_at timestamptz, updated_at timestamptz, memory_cursor int8, memory_attempts int4, memory_last_error text, memory_retry_after timestamptz",
     ),
     (
+        "cron_incidents",
+        "id int8, job text, reason text, opened_at timestamptz, closed_at timestamptz",
+    ),
+    (
         "cron_run_summary",
         "job text, schedule text, last_run_id uuid, last_status text, last_trigger text, last_started_at timestamptz, last_finished_at timestamptz, last_duration_ms int4, last_error text, last_counts jsonb, last_success_at timestamptz, running bool, runs_24h int8, failures_24h int8, skipped_24h int8, p50_duration_ms_24h int4, p95_duration_ms_24h int4, last_expected_tick timestamptz, last_tick_missing bool",
     ),
