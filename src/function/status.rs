@@ -11,6 +11,7 @@
 //!
 //! - a form post with an `action` field: [`crate::console::actions`];
 //! - `?view=…`: a drill-down page ([`crate::console::pages`]);
+//! - `?check=1`: `supacron check` of this deployment's project ([`crate::check`]) as JSON;
 //! - by default JSON, in one request to Supabase (`status_report`): `generated_at`, `tiles`
 //!   (the verdict per job), `cron_run_summary` and `queue_health` (the two views),
 //!   `dead_jobs`;
@@ -86,11 +87,27 @@ async fn serve(admitted: &Admitted<'_>) -> Result<FunctionResponse, AppError> {
     if let Access::Anonymous { refused_cookie } = admitted.access {
         return console::refuse(request, refused_cookie);
     }
+    if auth::query_param(request.uri.query(), "check").is_some_and(|v| v == "1") {
+        return Ok(check(admitted).await);
+    }
     let view = auth::query_param(request.uri.query(), "view");
     if request.wants_html() || view.is_some() {
         return page(admitted, view.as_deref()).await;
     }
     report(admitted).await
+}
+
+/// `?check=1`: [`crate::check`] against this deployment's project and configuration, as
+/// JSON (`ready`, `schema_version_expected`, `findings`); 503 when Supabase cannot be asked.
+async fn check(admitted: &Admitted<'_>) -> FunctionResponse {
+    match crate::check::check(admitted.config).await {
+        Ok(report) => respond(StatusCode::OK, admitted.id, &report.to_json()),
+        Err(error) => respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            admitted.id,
+            &serde_json::json!({"ready": false, "error": "check_failed", "message": error.to_string()}),
+        ),
+    }
 }
 
 /// The JSON report.

@@ -40,7 +40,7 @@ immutable
 security invoker
 set search_path = public, pg_temp
 as $$
-    select '20261203232200_alert_incidents'::text;
+    select '20261203232300_check'::text;
 $$;
 
 comment on function public.supacron_schema_version() is

@@ -16,6 +16,39 @@
 -- (10_app_contract.sql, step 5); existing ones keep their policies and grants.
 -- Rule for a new object: add it to the lists below.
 
+-- For `supacron check` (src/check): which of the given relations and functions the client
+-- roles may use. The check runs with the service role, which cannot look as anon; it passes
+-- supacron's own tables, views and functions (and the patch queue), and every privilege
+-- anon or authenticated holds on them is a finding. [{"object", "role", "privilege"}].
+create or replace function public.supacron_exposure(p_relations text[], p_functions text[])
+returns jsonb
+language sql
+stable
+security invoker
+set search_path = public, pg_temp
+as $$
+    select coalesce(jsonb_agg(jsonb_build_object('object', x.object, 'role', x.role,
+                                                 'privilege', x.privilege)
+                              order by x.object, x.role, x.privilege), '[]'::jsonb)
+    from (
+        select r.name as object, g.role, p.privilege
+        from unnest(p_relations) as r(name)
+        cross join unnest(array['anon', 'authenticated']) as g(role)
+        cross join unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE']) as p(privilege)
+        where to_regclass(format('public.%I', r.name)) is not null
+          and has_table_privilege(g.role, to_regclass(format('public.%I', r.name)), p.privilege)
+        union all
+        select f.proname::text, g.role, 'EXECUTE'
+        from pg_proc f
+        cross join unnest(array['anon', 'authenticated']) as g(role)
+        where f.pronamespace = 'public'::regnamespace and f.proname = any(p_functions)
+          and has_function_privilege(g.role, f.oid, 'EXECUTE')
+    ) as x;
+$$;
+
+comment on function public.supacron_exposure(text[], text[]) is
+    'For supacron check: the privileges anon and authenticated hold on the given objects.';
+
 -- 1. Row level security, no policies.
 alter table public.cron_runs       enable row level security;
 alter table public.cron_schedules  enable row level security;
@@ -114,6 +147,7 @@ begin
         'public.settle_llm_tokens(text,date,bigint,bigint,integer,integer)',
         'public.status_report(timestamp with time zone,integer,boolean,integer)',
         'public.supacron_app_contract()',
+        'public.supacron_exposure(text[],text[])',
         'public.supacron_schema_version()',
         'public.write_rewards(jsonb,timestamp with time zone)'
     ] loop

@@ -2,6 +2,7 @@
 //! one module per area. Tests speak HTTP to the real function binaries and, where a
 //! database is involved, to real PostgreSQL through the PostgREST-compatible dev server.
 
+mod check;
 mod cli_run;
 mod cli_scheduler;
 mod cli_scheduler_target;

@@ -73,6 +73,23 @@ supacron scheduler --serve --port 3000\n  supacron scheduler --run-on-start\n  \
 supacron scheduler --target https://my-app.vercel.app   # a Hobby project's clock"
     )]
     Scheduler(SchedulerArgs),
+    /// Before deploying: is the Supabase project ready for every job? One line per finding.
+    #[command(
+        long_about = "Check the Supabase project of SUPABASE_URL with the service-role key \
+(SUPABASE_SERVICE_ROLE_KEY) before deploying: every table, column, view and RPC function each \
+job needs (read from PostgREST's OpenAPI description at /rest/v1/, with the app columns' \
+types), the schema version this binary expects against the installed one, that anon and \
+authenticated can neither read supacron's tables nor call its functions, and that the jobs' \
+variables set here are valid (those not set here are notes: set them in Vercel). One line per \
+finding, `error:` or `note:`, each saying what to do, then a summary line.\n\nExit codes: 0 \
+ready (notes only); 1 not ready (at least one error: a job cannot run, or supacron's data is \
+open to anon / authenticated); 2 usage error (SUPABASE_URL or the key missing or invalid, a \
+malformed ./.env); 3 Supabase could not be asked (unreachable, key refused, no OpenAPI \
+description).",
+        after_help = "Example:\n  SUPABASE_URL=https://<project>.supabase.co \
+SUPABASE_SERVICE_ROLE_KEY=... supacron check"
+    )]
+    Check,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,5 @@
-//! `supacron`: runs the jobs without Vercel — `serve`, `run`, `scheduler`.
+//! `supacron`: runs the jobs without Vercel — `serve`, `run`, `scheduler` — and `check`s a
+//! project before deploying.
 //!
 //! This file holds only what is particular to a command line: the flags ([`args`]), the
 //! log set-up, and turning outcomes into exit codes. The modes themselves are
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
     }
     let config = Config::global();
     let target = match cli.command {
-        Command::Run(_) => LogTarget::Stderr,
+        Command::Run(_) | Command::Check => LogTarget::Stderr,
         _ => LogTarget::Stdout,
     };
     let format = if cli.pretty {
@@ -60,6 +61,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run_command(args, config).await,
             Command::Serve(args) => serve_command(args, config).await,
             Command::Scheduler(args) => scheduler_command(args, config).await,
+            Command::Check => check_command(config).await,
         }
     });
     // Runs abandoned after the grace period are not waited for.
@@ -99,6 +101,36 @@ async fn run_command(args: RunArgs, config: &'static Config) -> u8 {
     let answer = run::run_once(job, args.dry_run, trigger, config).await;
     println!("{}", args::format_answer(&answer.body));
     run::exit_code(&answer)
+}
+
+/// `supacron check`: one line per finding on stdout, a summary line, the exit code of
+/// [`supacron::check`].
+async fn check_command(config: &'static Config) -> u8 {
+    match supacron::check::check(config).await {
+        Ok(report) => {
+            for finding in &report.findings {
+                println!("{finding}");
+            }
+            let errors = report
+                .findings
+                .iter()
+                .filter(|f| f.severity == supacron::check::Severity::Error)
+                .count();
+            if report.ready() {
+                println!("supacron check: ready: every job can run on this project");
+            } else {
+                println!(
+                    "supacron check: not ready: {errors} problem(s) above; fix them, then run supacron check again"
+                );
+            }
+            report.exit_code()
+        }
+        Err(error) => {
+            println!("error: {error}");
+            println!("supacron check: could not check this project");
+            error.exit_code()
+        }
+    }
 }
 
 async fn serve_command(args: ServeArgs, config: &'static Config) -> u8 {
