@@ -3,6 +3,7 @@
 
 use testkit::TestEnv;
 
+use crate::support::patch::jobs_with_status;
 use crate::support::supacron::{borrowed, run, run_in};
 
 /// A database with the demo seed behind the dev server; no `CRON_SECRET` on purpose: an
@@ -46,13 +47,7 @@ async fn a_completed_run_prints_its_answer_and_exits_0() {
         "the run's log line is on stderr: {}",
         output.stderr
     );
-    let done: i64 = test
-        .db
-        .client
-        .query_one("select count(*) from patch_jobs where status = 'done'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let done = jobs_with_status(&test.db.client, "done").await;
     assert_eq!(done, 9);
     // Recorded in the run history like a function invocation, as a manual run.
     let run = test

@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::task::JoinHandle;
 
+use crate::support::patch::jobs_with_status;
 use crate::support::supacron::{Supacron, borrowed};
 
 fn repo_vercel_json() -> std::path::PathBuf {
@@ -345,13 +346,7 @@ async fn sigterm_lets_the_current_run_finish_and_exits_0() {
     assert!(finished > stopping, "{output}");
     assert_eq!(lines[finished]["trigger"], "scheduler");
     assert!(output.contains("scheduler stopped"), "{output}");
-    let done: i64 = test
-        .db
-        .client
-        .query_one("select count(*) from patch_jobs where status = 'done'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let done = jobs_with_status(&test.db.client, "done").await;
     assert_eq!(done, 9, "the interrupted run completed its work");
     let recorded: String = test
         .db

@@ -14,7 +14,8 @@ use testkit::TestEnv;
 
 use crate::support::function_process::{FUNCTIONS, FunctionProcess, free_port, send};
 use crate::support::patch::{
-    assert_bulk_applied_exactly_once, bulk_jobs, run, settings, status_counts, supabase,
+    assert_bulk_applied_exactly_once, bulk_jobs, jobs_with_status, run, settings, status_counts,
+    supabase,
 };
 
 const SECRET: &str = "concurrency-test-secret-1234";
@@ -59,16 +60,7 @@ async fn eight_overlapping_function_processes_apply_every_job_exactly_once() {
         processed >= 5000,
         "every job was claimed at least once: {processed}"
     );
-    let processing: i64 = env
-        .db
-        .client
-        .query_one(
-            "select count(*) from patch_jobs where status = 'processing'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let processing = jobs_with_status(&env.db.client, "processing").await;
     assert_eq!(
         processing,
         0,
@@ -212,16 +204,7 @@ async fn a_run_killed_mid_batch_is_completed_by_a_later_run_exactly_once() {
         in_flight.await.unwrap().is_err(),
         "the killed run never answered; its log: {log}"
     );
-    let processing: i64 = env
-        .db
-        .client
-        .query_one(
-            "select count(*) from patch_jobs where status = 'processing'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let processing = jobs_with_status(&env.db.client, "processing").await;
     assert!(processing > 0, "the killed run left leased jobs");
 
     // Its lease runs out (time moved on), and a later run finishes everything.

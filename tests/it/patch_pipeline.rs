@@ -12,7 +12,8 @@ use testkit::TestEnv;
 use testkit::factory::{self, NewCharacter, NewConversation, NewPatchJob};
 
 use crate::support::patch::{
-    assert_bulk_applied_exactly_once, bulk_jobs, run, settings, status_counts, supabase,
+    assert_bulk_applied_exactly_once, bulk_jobs, jobs_with_status, run, settings, status_counts,
+    supabase,
 };
 
 const BUDGET: Duration = Duration::from_secs(120);
@@ -346,16 +347,7 @@ async fn a_tiny_budget_stops_early_and_strands_nothing() {
         ok > 0 && remaining > 0 && ok + remaining == 1000,
         "ok {ok}, remaining {remaining}"
     );
-    let processing: i64 = env
-        .db
-        .client
-        .query_one(
-            "select count(*) from patch_jobs where status = 'processing'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let processing = jobs_with_status(&env.db.client, "processing").await;
     assert_eq!(processing, 0, "{:?}", status_counts(&env).await);
 }
 

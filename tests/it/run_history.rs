@@ -232,10 +232,9 @@ async fn a_function_binary_records_vercel_cron_runs_with_the_deployment_id() {
     function.finish();
 }
 
-#[tokio::test]
-async fn a_run_that_supabase_fails_midway_is_recorded_as_error_with_its_counts_so_far() {
-    let env = TestEnv::start().await;
-    let db = &env.db.client;
+/// Two patch jobs of one conversation, then one whose patch is marked `poison` (claimed in
+/// a second batch of 2, where a trigger makes the database fail).
+async fn two_jobs_then_a_poisoned_one(db: &tokio_postgres::Client) {
     let first = factory::conversation(db, NewConversation::default()).await;
     for _ in 0..2 {
         factory::patch_job(
@@ -247,7 +246,6 @@ async fn a_run_that_supabase_fails_midway_is_recorded_as_error_with_its_counts_s
         )
         .await;
     }
-    // The second batch's claim fails inside the database, as an outage mid-run would.
     factory::patch_job(
         db,
         NewPatchJob {
@@ -256,6 +254,14 @@ async fn a_run_that_supabase_fails_midway_is_recorded_as_error_with_its_counts_s
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_run_that_supabase_fails_midway_is_recorded_as_error_with_its_counts_so_far() {
+    let env = TestEnv::start().await;
+    let db = &env.db.client;
+    two_jobs_then_a_poisoned_one(db).await;
+    // The second batch's claim fails inside the database, as an outage mid-run would.
     db.batch_execute(
         "create function fail_poisoned_claims() returns trigger language plpgsql as $$
          begin
@@ -306,25 +312,7 @@ async fn a_run_that_supabase_fails_midway_is_recorded_as_error_with_its_counts_s
 async fn a_503_after_committed_work_says_what_was_committed() {
     let env = TestEnv::start().await;
     let db = &env.db.client;
-    let first = factory::conversation(db, NewConversation::default()).await;
-    for _ in 0..2 {
-        factory::patch_job(
-            db,
-            NewPatchJob {
-                conversation_id: Some(first),
-                ..Default::default()
-            },
-        )
-        .await;
-    }
-    factory::patch_job(
-        db,
-        NewPatchJob {
-            patch: json!({"poison": true}),
-            ..Default::default()
-        },
-    )
-    .await;
+    two_jobs_then_a_poisoned_one(db).await;
     // The second batch's claim meets an unavailable database (SQLSTATE class 53: 503).
     db.batch_execute(
         "create function unavailable_on_poison() returns trigger language plpgsql as $$

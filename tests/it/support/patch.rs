@@ -153,6 +153,17 @@ pub async fn assert_bulk_applied_exactly_once(
     }
 }
 
+/// How many patch jobs have `status`.
+pub async fn jobs_with_status(db: &tokio_postgres::Client, status: &str) -> i64 {
+    db.query_one(
+        "select count(*) from patch_jobs where status = $1",
+        &[&status],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
 /// `status -> count` of all jobs.
 pub async fn status_counts(env: &TestEnv) -> Vec<(String, i64)> {
     let rows = env
