@@ -235,7 +235,9 @@ pub fn plan(row: &DueSchedule, now: DateTime<Utc>) -> Plan {
         // New (or fixed) schedules start from now: nothing is owed for the past.
         return plan;
     };
-    let window = Duration::seconds(row.catch_up_window_secs.max(1)).min(MAX_WINDOW);
+    // A window the schema allows but no Duration can hold (e.g. 9e15 s) is the cap, not a panic.
+    let window = Duration::try_seconds(row.catch_up_window_secs.max(1))
+        .map_or(MAX_WINDOW, |w| w.min(MAX_WINDOW));
     let slots = slots_between(&cron, zone, due_since.max(now - window), now);
     let Some((&newest, older)) = slots.split_last() else {
         return plan;

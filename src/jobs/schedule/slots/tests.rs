@@ -87,6 +87,22 @@ fn the_catch_up_window_bounds_what_is_owed() {
 }
 
 #[test]
+fn a_catch_up_window_too_large_for_a_duration_is_the_seven_day_cap() {
+    // Found by the row_decoders proptest: 9,223,372,036,854,776 s panicked in TimeDelta::seconds.
+    for secs in [9_223_372_036_854_776, i64::MAX] {
+        let mut r = row("0 0 * * *", "UTC", "all", Some("2026-11-01T00:00:00Z"));
+        r.catch_up_window_secs = secs;
+        let p = plan(&r, utc("2026-11-22T00:30:00Z"));
+        assert_eq!(p.error, None);
+        assert_eq!(
+            p.fire.len() + p.skip.len(),
+            8,
+            "7 days of daily slots, both ends included"
+        );
+    }
+}
+
+#[test]
 fn spring_forward_fires_a_0230_slot_once_after_the_gap() {
     // New York, 2026-03-08: 02:00 EST jumps to 03:00 EDT, so 02:30 does not exist.
     let zone = parse_zone("America/New_York").unwrap();
