@@ -96,8 +96,8 @@ fn a_catch_up_window_too_large_for_a_duration_is_the_seven_day_cap() {
         assert_eq!(p.error, None);
         assert_eq!(
             p.fire.len() + p.skip.len(),
-            8,
-            "7 days of daily slots, both ends included"
+            7,
+            "the daily slots of the last 7 days"
         );
     }
 }
