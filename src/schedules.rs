@@ -300,31 +300,6 @@ impl Clocks {
     }
 }
 
-/// What `supacron check` reports about private functions: for each job named in
-/// `SUPACRON_PRIVATE_FUNCTIONS` (`private`), whether `vercel_json` declares its
-/// `schedule/v1beta` trigger. Without the trigger the function is public, and anyone could
-/// run it with `ce-*` headers; each problem says what to add. Empty: all good.
-pub fn check_private_functions(vercel_json: &str, private: &[Job]) -> Vec<String> {
-    let clocks = match parse(vercel_json) {
-        Ok(clocks) => clocks,
-        Err(e) => return vec![format!("vercel.json: {e}")],
-    };
-    private
-        .iter()
-        .filter(|job| !clocks.private_triggers.contains(job))
-        .map(|job| {
-            format!(
-                "SUPACRON_PRIVATE_FUNCTIONS names `{}`, but vercel.json does not declare \
-                 `\"functions\": {{\"{}\": {{\"experimentalTriggers\": [{{\"type\": \"{SCHEDULE_TRIGGER}\"}}]}}}}`: \
-                 the function is public and would run for anyone sending `ce-*` headers; add the \
-                 trigger, or remove the job from SUPACRON_PRIVATE_FUNCTIONS",
-                job.name(),
-                function_file(*job)
-            )
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,10 +338,6 @@ mod tests {
         assert_eq!(clocks.of(Job::Memory).unwrap().target, Target::Function);
         assert_eq!(clocks.of(Job::Patch).unwrap().timezone, "UTC");
         assert_eq!(clocks.private_triggers, vec![Job::Memory]);
-        assert!(check_private_functions(text, &[Job::Memory]).is_empty());
-        let problems = check_private_functions(text, &[Job::Memory, Job::Patch]);
-        assert_eq!(problems.len(), 1);
-        assert!(problems[0].contains("`patch`") && problems[0].contains("api/cron/patch.rs"));
     }
 
     #[test]

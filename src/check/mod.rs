@@ -10,13 +10,18 @@
 //!    patch queue) nor call its functions (`supacron_exposure()`: the service role cannot look
 //!    as them);
 //! 4. that each job's configuration variables that are set here are valid (those not set
-//!    here are notes: they are set in Vercel).
+//!    here are notes: they are set in Vercel);
+//! 5. that the jobs named in `SUPACRON_PRIVATE_FUNCTIONS` and the functions `vercel.json`
+//!    gives the `schedule/v1beta` trigger are the same ([`private`]).
 //!
 //! One [`Finding`] per problem, each saying what to do. A job cannot run when any finding is
 //! an [`Severity::Error`]: exit [`EXIT_NOT_READY`].
 
 pub mod contract;
 pub mod openapi;
+mod private;
+
+pub use private::VercelJson;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -145,8 +150,9 @@ fn apply_hint() -> String {
     format!("apply the migrations up to {SCHEMA_VERSION} (supabase/migrations: `supabase db push`)")
 }
 
-/// Runs every check against the project of `config`.
-pub async fn check(config: &Config) -> Result<Report, CheckError> {
+/// Runs every check against the project of `config`, and `vercel_json` against
+/// `SUPACRON_PRIVATE_FUNCTIONS`.
+pub async fn check(config: &Config, vercel_json: VercelJson<'_>) -> Result<Report, CheckError> {
     let supabase = config.for_status().map_err(CheckError::Config)?.supabase;
     let db = Supabase::new(&supabase);
     let document: Value = db
@@ -159,6 +165,7 @@ pub async fn check(config: &Config) -> Result<Report, CheckError> {
     objects(&described, &mut report);
     exposure(&db, &described, &mut report).await?;
     configuration(config, &mut report);
+    private::private_functions(vercel_json, config.private_functions(), &mut report);
     report.findings.sort_by(|a, b| a.severity.cmp(&b.severity));
     Ok(report)
 }

@@ -85,6 +85,13 @@ pub enum VercelJsonError {
 
 /// Reads `path`, or — without one — `./vercel.json` when it exists, else the built-in copy.
 pub fn load(path: Option<&Path>) -> Result<(Vec<CronEntry>, Source), VercelJsonError> {
+    let (text, source) = read(path)?;
+    Ok((parse(&text, &source)?, source))
+}
+
+/// The text of `path`, or — without one — of `./vercel.json` when it exists, else of the
+/// built-in copy; and where it came from.
+pub fn read(path: Option<&Path>) -> Result<(String, Source), VercelJsonError> {
     let path = match path {
         Some(path) => Some(path.to_path_buf()),
         None => Some(PathBuf::from("vercel.json")).filter(|p| p.is_file()),
@@ -95,10 +102,9 @@ pub fn load(path: Option<&Path>) -> Result<(Vec<CronEntry>, Source), VercelJsonE
                 path: path.clone(),
                 source,
             })?;
-            let source = Source::File(path);
-            Ok((parse(&text, &source)?, source))
+            Ok((text, Source::File(path)))
         }
-        None => Ok((parse(BUILT_IN, &Source::BuiltIn)?, Source::BuiltIn)),
+        None => Ok((BUILT_IN.to_string(), Source::BuiltIn)),
     }
 }
 

@@ -100,7 +100,7 @@ async fn serve(admitted: &Admitted<'_>) -> Result<FunctionResponse, AppError> {
 /// `?check=1`: [`crate::check`] against this deployment's project and configuration, as
 /// JSON (`ready`, `schema_version_expected`, `findings`); 503 when Supabase cannot be asked.
 async fn check(admitted: &Admitted<'_>) -> FunctionResponse {
-    match crate::check::check(admitted.config).await {
+    match crate::check::check(admitted.config, crate::check::VercelJson::built_in()).await {
         Ok(report) => respond(StatusCode::OK, admitted.id, &report.to_json()),
         Err(error) => respond(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -1,8 +1,9 @@
 //! `supacron check` (the real binary) with only `SUPABASE_URL` and the service-role key, against
 //! real PostgreSQL through the dev server's OpenAPI description: a ready database (exit 0), an
 //! empty one (every missing object named), one with a missing column, one where anon can read
-//! `patch_jobs` (exit 1 each), an unreachable project (exit 3) and no key (exit 2); and the
-//! Rust contract equals the database's `supacron_app_contract()`.
+//! `patch_jobs` (exit 1 each), an unreachable project (exit 3) and no key (exit 2); private
+//! functions (`SUPACRON_PRIVATE_FUNCTIONS`) against `vercel.json`'s `schedule/v1beta`
+//! triggers; and the Rust contract equals the database's `supacron_app_contract()`.
 
 use supacron::check::contract::{APP_COLUMNS, SCHEMA_VERSION, needs};
 use supacron::check::{EXIT_NOT_READY, EXIT_READY, EXIT_UNREACHABLE, EXIT_USAGE};
@@ -13,12 +14,87 @@ use crate::support::supacron::{RunOutput, borrowed, run};
 
 /// `supacron check` against a server over `db`, with only the Supabase variables.
 async fn check_on(db: TestDb) -> RunOutput {
-    let test = TestEnv::start_on(db).await;
-    let env = vec![
+    check_with(&TestEnv::start_on(db).await, &["check"], &[]).await
+}
+
+/// `supacron <args>` against `test`'s server, with the Supabase variables and `extra`.
+async fn check_with(test: &TestEnv, args: &[&str], extra: &[(&'static str, &str)]) -> RunOutput {
+    let mut env = vec![
         ("SUPABASE_URL", test.rest_url()),
         ("SUPABASE_SERVICE_ROLE_KEY", test.secret_key.clone()),
     ];
-    run(&["check"], &borrowed(&env)).await
+    env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    run(args, &borrowed(&env)).await
+}
+
+/// A `vercel.json` where only the memory job's function has the `schedule/v1beta` trigger.
+const MEMORY_PRIVATE: &str = r#"{
+  "crons": [{"path": "/api/cron/patch", "schedule": "*/2 * * * *"}],
+  "schedules": [{"name": "cron-memory", "schedule": "*/10 * * * *", "function": "api/cron/memory"}],
+  "functions": {"api/cron/memory.rs": {"maxDuration": 300, "experimentalTriggers": [{"type": "schedule/v1beta"}]}}
+}"#;
+
+#[tokio::test]
+async fn private_functions_must_match_the_triggers_of_vercel_json() {
+    let dir = std::env::temp_dir().join(format!("supacron-check-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("vercel.json");
+    std::fs::write(&file, MEMORY_PRIVATE).unwrap();
+    let path = file.to_str().unwrap();
+    let args = ["check", "--vercel-json", path];
+    let test = TestEnv::start_on(TestDb::new().await).await;
+
+    // memory is private and has its trigger: ready, with a note saying so.
+    let output = check_with(&test, &args, &[("SUPACRON_PRIVATE_FUNCTIONS", "memory")]).await;
+    assert_eq!(output.code, i32::from(EXIT_READY), "{}", output.stdout);
+    assert!(
+        output.stdout.contains(&format!(
+            "note: private functions: memory (SUPACRON_PRIVATE_FUNCTIONS, with the schedule/v1beta trigger in {path})"
+        )),
+        "{}",
+        output.stdout
+    );
+
+    // patch named private without its trigger: a public function that would run for anyone.
+    let output = check_with(
+        &test,
+        &args,
+        &[("SUPACRON_PRIVATE_FUNCTIONS", "memory,patch")],
+    )
+    .await;
+    assert_eq!(output.code, i32::from(EXIT_NOT_READY), "{}", output.stdout);
+    let found = errors(&output);
+    assert_eq!(found.len(), 1, "{}", output.stdout);
+    assert!(
+        found[0].starts_with(&format!(
+            "error: SUPACRON_PRIVATE_FUNCTIONS names `patch`, but {path} does not declare `\"functions\": {{\"api/cron/patch.rs\": {{\"experimentalTriggers\": [{{\"type\": \"schedule/v1beta\"}}]}}}}`"
+        )),
+        "{}",
+        output.stdout
+    );
+
+    // The trigger without the variable naming memory: its dispatches would be refused.
+    let output = check_with(&test, &args, &[("SUPACRON_PRIVATE_FUNCTIONS", "schedule")]).await;
+    assert_eq!(output.code, i32::from(EXIT_NOT_READY), "{}", output.stdout);
+    assert!(
+        errors(&output).iter().any(|e| e.contains(
+            "declares the schedule/v1beta trigger for api/cron/memory.rs, but SUPACRON_PRIVATE_FUNCTIONS does not name `memory`"
+        )),
+        "{}",
+        output.stdout
+    );
+
+    // A vercel.json that cannot be read is a usage error naming the file.
+    let missing = dir.join("nope.json");
+    let output = check_with(
+        &test,
+        &["check", "--vercel-json", missing.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(output.code, i32::from(EXIT_USAGE), "{}", output.stdout);
+    assert!(output.stdout.contains("cannot read"), "{}", output.stdout);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn errors(output: &RunOutput) -> Vec<&str> {

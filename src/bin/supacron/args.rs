@@ -85,11 +85,20 @@ finding, `error:` or `note:`, each saying what to do, then a summary line.\n\nEx
 ready (notes only); 1 not ready (at least one error: a job cannot run, or supacron's data is \
 open to anon / authenticated); 2 usage error (SUPABASE_URL or the key missing or invalid, a \
 malformed ./.env); 3 Supabase could not be asked (unreachable, key refused, no OpenAPI \
-description).",
+description).\n\nvercel.json (--vercel-json, else ./vercel.json, else the copy built into this \
+binary) is checked against SUPACRON_PRIVATE_FUNCTIONS: every job named there needs its \
+function's `schedule/v1beta` trigger, and every function with the trigger needs its job named.",
         after_help = "Example:\n  SUPABASE_URL=https://<project>.supabase.co \
 SUPABASE_SERVICE_ROLE_KEY=... supacron check"
     )]
-    Check,
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The vercel.json to check private functions in [default: ./vercel.json, else built in].
+    #[arg(long, value_name = "FILE")]
+    pub vercel_json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -23,7 +23,7 @@ use supacron::invocation::Trigger;
 use supacron::logging::{self, LogFormat, LogTarget};
 use supacron::schedules::Target;
 
-use args::{Cli, Command, RunArgs, SchedulerArgs, ServeArgs};
+use args::{CheckArgs, Cli, Command, RunArgs, SchedulerArgs, ServeArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     }
     let config = Config::global();
     let target = match cli.command {
-        Command::Run(_) | Command::Check => LogTarget::Stderr,
+        Command::Run(_) | Command::Check(_) => LogTarget::Stderr,
         _ => LogTarget::Stdout,
     };
     let format = if cli.pretty {
@@ -61,7 +61,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run_command(args, config).await,
             Command::Serve(args) => serve_command(args, config).await,
             Command::Scheduler(args) => scheduler_command(args, config).await,
-            Command::Check => check_command(config).await,
+            Command::Check(args) => check_command(args, config).await,
         }
     });
     // Runs abandoned after the grace period are not waited for.
@@ -105,8 +105,21 @@ async fn run_command(args: RunArgs, config: &'static Config) -> u8 {
 
 /// `supacron check`: one line per finding on stdout, a summary line, the exit code of
 /// [`supacron::check`].
-async fn check_command(config: &'static Config) -> u8 {
-    match supacron::check::check(config).await {
+async fn check_command(args: CheckArgs, config: &'static Config) -> u8 {
+    let (text, source) = match vercel_json::read(args.vercel_json.as_deref()) {
+        Ok(read) => read,
+        Err(error) => {
+            println!("error: {error}");
+            println!("supacron check: could not check this project");
+            return supacron::check::EXIT_USAGE;
+        }
+    };
+    let source = source.to_string();
+    let vercel_json = supacron::check::VercelJson {
+        text: &text,
+        source: &source,
+    };
+    match supacron::check::check(config, vercel_json).await {
         Ok(report) => {
             for finding in &report.findings {
                 println!("{finding}");
