@@ -40,7 +40,7 @@ immutable
 security invoker
 set search_path = public, pg_temp
 as $$
-    select '20261203232300_check'::text;
+    select '20261204001000_patch_claim_in_rounds'::text;
 $$;
 
 comment on function public.supacron_schema_version() is

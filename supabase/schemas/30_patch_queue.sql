@@ -15,7 +15,9 @@
 --     in a new statement (a fresh snapshot that sees every claim committed before the lock was
 --     granted), skips any conversation that still has a job under a live lease, and leases the
 --     due prefix of the rest. A failed job waiting for its run_after blocks the jobs behind it
---     (strict order per conversation); dead jobs do not.
+--     (strict order per conversation); dead jobs do not. It also skips a conversation whose jobs'
+--     character has a job under a live lease (another run would write that character's row: a
+--     version conflict, handled, but a wasted backoff); two claims racing can still meet one.
 --   * Every write-back is fenced: a unit commits only if all its jobs are still `processing`
 --     with lease_owner = the caller, so a run whose lease was taken over commits nothing.
 --   * State rows are compare-and-swapped on version; a conflict rolls back only that unit.
@@ -81,7 +83,10 @@ as $$
 declare
     v_now timestamptz := coalesce(p_now, now());
     v_candidates uuid[];
-    v_locked uuid[];
+    v_round uuid[];
+    v_tried integer := 0;
+    v_round_size integer := 8;
+    v_picked bigint[] := '{}';
     v_jobs jsonb;
     v_exhausted jsonb := '[]'::jsonb;
 begin
@@ -101,60 +106,83 @@ begin
                                   'character_states', '[]'::jsonb, 'due', 0);
     end if;
 
-    -- 1. Candidates: conversations with the oldest due work and no live lease (over-fetched, so
-    --    that runs overlapping this one still find work after skipping each other's locks).
+    -- 1. Candidates: conversations with the oldest due work and no live lease, whose jobs' own
+    --    character has no job under a live lease either (two runs writing one character row
+    --    would meet a version conflict, a backoff and a retry). Over-fetched, so that runs
+    --    overlapping this one still find work after skipping each other's locks.
+    with live as (
+        select j.conversation_id, j.character_id from public.patch_jobs j
+        where j.status = 'processing' and j.lease_until >= v_now
+    )
     select array_agg(conversation_id order by first_id) into v_candidates
     from (
         select due.conversation_id, min(due.id) as first_id
         from (
-            (select j.conversation_id, j.id from public.patch_jobs j
+            (select j.conversation_id, j.character_id, j.id from public.patch_jobs j
               where j.status in ('pending', 'failed') and j.run_after <= v_now
               order by j.run_after, j.id limit p_max_jobs * 4)
             union all
-            (select j.conversation_id, j.id from public.patch_jobs j
+            (select j.conversation_id, j.character_id, j.id from public.patch_jobs j
               where j.status = 'processing' and j.lease_until < v_now
               order by j.lease_until limit p_max_jobs * 4)
         ) due
-        where not exists (
-            select 1 from public.patch_jobs live
-            where live.conversation_id = due.conversation_id
-              and live.status = 'processing' and live.lease_until >= v_now)
+        where not exists (select 1 from live where live.conversation_id = due.conversation_id)
+          and not exists (select 1 from live where live.character_id = due.character_id)
         group by due.conversation_id
         order by first_id
         limit p_max_jobs * 2
     ) candidates;
 
-    if v_candidates is not null then
-        -- 2. Lock them; another claimer holding one is skipped, never waited for.
-        select array_agg(c.id) into v_locked
-        from (select id from public.conversations where id = any(v_candidates)
+    -- 2. In rounds of 8, 16, 32, ... candidates, in order, until the batch is full: lock them
+    --    (another claimer holding one is skipped, never waited for), then, in a new statement
+    --    (a new snapshot), take the due prefix of each locked conversation that has no live
+    --    lease, whole conversations in order of their oldest open job. Locking only about the
+    --    conversations it takes (not every candidate) keeps a claim cheap and leaves the other
+    --    candidates to the runs that overlap it.
+    while v_candidates is not null and v_tried < cardinality(v_candidates)
+          and cardinality(v_picked) < p_max_jobs loop
+        select coalesce(array_agg(c.id), '{}') into v_round
+        from (select cv.id from public.conversations cv
+              where cv.id = any(v_candidates[v_tried + 1 : v_tried + v_round_size])
               for no key update skip locked) c;
+        v_tried := v_tried + v_round_size;
+        v_round_size := v_round_size * 2;
+        continue when cardinality(v_round) = 0;
 
-        -- 3. A new statement, a new snapshot: lease the due prefix of each locked conversation that
-        --    has no live lease, whole conversations in order of their oldest open job.
-        with open_jobs as (
-            select j.id, j.conversation_id,
-                   (j.status in ('pending', 'failed') and j.run_after <= v_now)
-                       or (j.status = 'processing' and j.lease_until < v_now) as due,
-                   (j.status = 'processing' and j.lease_until >= v_now) as live
-            from public.patch_jobs j
-            where j.conversation_id = any(coalesce(v_locked, '{}'))
-              and j.status in ('pending', 'failed', 'processing')
-        ),
-        free as (
-            select o.*,
-                   bool_and(o.due) over (partition by o.conversation_id order by o.id) as due_prefix,
-                   min(o.id) over (partition by o.conversation_id) as first_id
-            from open_jobs o
-            where not exists (select 1 from open_jobs b where b.conversation_id = o.conversation_id and b.live)
-        ),
-        picked as (
+        v_picked := v_picked || array(
+            with open_jobs as (
+                select j.id, j.conversation_id, j.character_id,
+                       (j.status in ('pending', 'failed') and j.run_after <= v_now)
+                           or (j.status = 'processing' and j.lease_until < v_now) as due,
+                       (j.status = 'processing' and j.lease_until >= v_now) as live
+                from public.patch_jobs j
+                where j.conversation_id = any(v_round)
+                  and j.status <> 'done' and j.status <> 'dead'
+            ),
+            live_characters as (
+                select l.character_id from public.patch_jobs l
+                where l.status = 'processing' and l.lease_until >= v_now and l.character_id is not null
+            ),
+            free as (
+                select o.*,
+                       bool_and(o.due) over (partition by o.conversation_id order by o.id) as due_prefix,
+                       min(o.id) over (partition by o.conversation_id) as first_id
+                from open_jobs o
+                where not exists (select 1 from open_jobs b where b.conversation_id = o.conversation_id and b.live)
+                  and not exists (select 1 from open_jobs b join live_characters lc on lc.character_id = b.character_id
+                                  where b.conversation_id = o.conversation_id)
+            )
             select id from (
                 select id, row_number() over (order by first_id, id) as n from free where due_prefix
             ) numbered
-            where n <= p_max_jobs
-        ),
-        exhausted as (
+            where n <= p_max_jobs - cardinality(v_picked)
+            order by n);
+    end loop;
+
+    -- 3. Lease the picked jobs (by primary key); a picked job already at max_attempts
+    --    becomes dead instead.
+    if cardinality(v_picked) > 0 then
+        with exhausted as (
             update public.patch_jobs j
             set status = 'dead', finished_at = v_now, lease_owner = null, lease_until = null,
                 error_kind = 'timeout',
@@ -163,8 +191,7 @@ begin
                     'stopped before committing it (killed at maxDuration, timed out, or its batch could '
                     'not be processed); requeue it once the cause is fixed%s',
                     j.attempts, j.max_attempts, coalesce('. Last error: ' || j.last_error, '')), 1000)
-            from picked
-            where j.id = picked.id and j.attempts >= j.max_attempts
+            where j.id = any(v_picked) and j.attempts >= j.max_attempts
             returning j.id
         ),
         claimed as (
@@ -173,8 +200,7 @@ begin
                 attempts = j.attempts + 1,
                 lease_owner = p_owner,
                 lease_until = v_now + make_interval(secs => p_lease_seconds)
-            from picked
-            where j.id = picked.id and j.attempts < j.max_attempts
+            where j.id = any(v_picked) and j.attempts < j.max_attempts
             returning j.id, j.conversation_id, j.character_id, j.patch, j.attempts, j.max_attempts
         )
         select coalesce((select jsonb_agg(jsonb_build_object(
