@@ -152,6 +152,82 @@ mod tests {
         assert!(found[0].1.contains("set it in Vercel"));
     }
 
+    /// The file docs/schedules.md reports building with `vercel build` (CLI 64.0.2).
+    const BUILT_WITH_THE_CLI: &str = r#"{
+  "$schema": "https://openapi.vercel.sh/vercel.json",
+  "functions": {
+    "api/cron/patch.rs": {
+      "maxDuration": 60
+    },
+    "api/cron/memory.rs": {
+      "maxDuration": 300,
+      "experimentalTriggers": [
+        {
+          "type": "schedule/v1beta"
+        }
+      ]
+    },
+    "api/cron/schedule.rs": {
+      "maxDuration": 300
+    },
+    "api/training/calculate-pending.rs": {
+      "maxDuration": 120
+    },
+    "api/training/outcomes.rs": {
+      "maxDuration": 120
+    },
+    "api/cron/status.rs": {
+      "maxDuration": 15
+    }
+  },
+  "schedules": [
+    {
+      "name": "cron-patch",
+      "schedule": "*/2 * * * *",
+      "path": "/api/cron/patch",
+      "requestMethod": "GET"
+    },
+    {
+      "name": "cron-memory",
+      "schedule": "*/10 * * * *",
+      "function": "api/cron/memory"
+    },
+    {
+      "name": "cron-schedule",
+      "schedule": "0 * * * *",
+      "path": "/api/cron/schedule",
+      "requestMethod": "GET"
+    },
+    {
+      "name": "training-calculate-pending",
+      "schedule": "0 * * * *",
+      "path": "/api/training/calculate-pending",
+      "requestMethod": "GET"
+    },
+    {
+      "name": "training-outcomes",
+      "schedule": "15 * * * *",
+      "path": "/api/training/outcomes",
+      "requestMethod": "GET",
+      "timezone": "Europe/Berlin",
+      "jitter": 5
+    }
+  ]
+}"#;
+
+    #[test]
+    fn the_schedules_form_built_with_the_cli_is_ready_with_memory_private() {
+        let found = findings(BUILT_WITH_THE_CLI, &[Job::Memory]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, Severity::Note);
+        assert!(
+            found[0].1.starts_with("private functions: memory"),
+            "{found:?}"
+        );
+        let clocks = schedules::parse(BUILT_WITH_THE_CLI).unwrap();
+        assert_eq!(clocks.entries.len(), Job::ALL.len());
+    }
+
     #[test]
     fn the_shipped_vercel_json_has_no_private_functions() {
         let mut report = Report::default();

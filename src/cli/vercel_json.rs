@@ -71,6 +71,21 @@ pub enum VercelJsonError {
         /// Why.
         error: String,
     },
+    /// A `jitter` longer than the shortest gap between the schedule's firings (Vercel's
+    /// build refuses it).
+    #[error(
+        "{file}: schedule of `{path}`: jitter {jitter} min is longer than the shortest gap between its firings ({gap} min), which Vercel refuses; use a jitter of at most {gap}"
+    )]
+    Jitter {
+        /// The file.
+        file: Source,
+        /// The job's path.
+        path: String,
+        /// The jitter, minutes.
+        jitter: u32,
+        /// The shortest gap, minutes.
+        gap: i64,
+    },
     /// A schedule Vercel would refuse.
     #[error("{file}: schedule of `{path}`: {error}")]
     Schedule {
@@ -132,10 +147,18 @@ pub fn parse(text: &str, source: &Source) -> Result<Vec<CronEntry>, VercelJsonEr
             let schedule = CronSchedule::parse(&clock.expression)
                 .map_err(|error| VercelJsonError::Schedule {
                     file: source.clone(),
-                    path,
+                    path: path.clone(),
                     error,
                 })?
                 .in_zone(zone);
+            if let Some(gap) = gap_shorter_than(&schedule, clock.jitter_minutes) {
+                return Err(VercelJsonError::Jitter {
+                    file: source.clone(),
+                    path,
+                    jitter: clock.jitter_minutes,
+                    gap,
+                });
+            }
             Ok(CronEntry {
                 job: clock.job,
                 schedule,
@@ -143,6 +166,30 @@ pub fn parse(text: &str, source: &Source) -> Result<Vec<CronEntry>, VercelJsonEr
             })
         })
         .collect()
+}
+
+/// The first gap (minutes) between consecutive firings of `schedule` shorter than
+/// `jitter` minutes, over its first 1,000 firings from 2026-01-01: a schedule's minutes and
+/// hours repeat every day, so that covers every gap of a schedule firing up to 125 times a
+/// day for a week, and one firing more often has gaps under 2 minutes at once. (A
+/// daylight-saving night can shorten a local schedule's gap once a year; not checked.)
+fn gap_shorter_than(schedule: &CronSchedule, jitter: u32) -> Option<i64> {
+    if jitter <= 1 {
+        return None; // every gap is at least a minute
+    }
+    let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .expect("a fixed date")
+        .to_utc();
+    let mut previous = schedule.next_after(start)?;
+    for _ in 0..1_000 {
+        let next = schedule.next_after(previous)?;
+        let gap = (next - previous).num_minutes();
+        if gap < i64::from(jitter) {
+            return Some(gap);
+        }
+        previous = next;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -156,6 +203,18 @@ mod tests {
         for job in Job::ALL {
             let entry = entries.iter().find(|e| e.job == job).unwrap();
             assert_eq!(entry.schedule.as_str(), job.clock().unwrap().expression);
+        }
+    }
+
+    #[test]
+    fn a_jitter_up_to_the_shortest_gap_is_accepted() {
+        let source = Source::File("x/vercel.json".into());
+        for (schedule, jitter) in [("*/2 * * * *", 2), ("15 * * * *", 15), ("0 9 * * *", 15)] {
+            let text = format!(
+                r#"{{"schedules": [{{"path": "/api/cron/patch", "schedule": "{schedule}", "jitter": {jitter}, "timezone": "Europe/Berlin"}}]}}"#
+            );
+            let entries = parse(&text, &source).unwrap_or_else(|e| panic!("{schedule}: {e}"));
+            assert_eq!(entries[0].clock.jitter_minutes, jitter);
         }
     }
 
@@ -176,6 +235,14 @@ mod tests {
             (
                 r#"{"crons": [{"path": "/api/cron/patch", "schedule": "0 5 * * MON"}]}"#,
                 "schedule of `/api/cron/patch`",
+            ),
+            (
+                r#"{"schedules": [{"path": "/api/cron/patch", "schedule": "*/2 * * * *", "jitter": 3}]}"#,
+                "schedule of `/api/cron/patch`: jitter 3 min is longer than the shortest gap between its firings (2 min), which Vercel refuses; use a jitter of at most 2",
+            ),
+            (
+                r#"{"schedules": [{"path": "/api/cron/patch", "schedule": "0,5 9 * * *", "jitter": 6}]}"#,
+                "jitter 6 min is longer than the shortest gap between its firings (5 min)",
             ),
         ];
         for (text, want) in cases {

@@ -84,6 +84,28 @@ async fn private_functions_must_match_the_triggers_of_vercel_json() {
         output.stdout
     );
 
+    // A schedule Vercel would refuse is an error too (here: jitter over the 2-minute gap).
+    let refused = dir.join("jitter.json");
+    std::fs::write(
+        &refused,
+        r#"{"schedules": [{"path": "/api/cron/patch", "schedule": "*/2 * * * *", "jitter": 3}]}"#,
+    )
+    .unwrap();
+    let output = check_with(
+        &test,
+        &["check", "--vercel-json", refused.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(output.code, i32::from(EXIT_NOT_READY), "{}", output.stdout);
+    assert!(
+        errors(&output).iter().any(|e| e.contains(
+            "schedule of `/api/cron/patch`: jitter 3 min is longer than the shortest gap between its firings (2 min)"
+        )),
+        "{}",
+        output.stdout
+    );
+
     // A vercel.json that cannot be read is a usage error naming the file.
     let missing = dir.join("nope.json");
     let output = check_with(

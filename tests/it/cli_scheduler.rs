@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use supacron::Job;
-use supacron::cli::scheduler::{Event, ManualClock, Report, Runner, Scheduler, Tick};
+use supacron::cli::scheduler::{Event, Jitter, ManualClock, Report, Runner, Scheduler, Tick};
 use supacron::cli::shutdown::{self, Stop};
 use supacron::cli::vercel_json::{self, CronEntry};
 use testkit::TestEnv;
@@ -57,6 +57,17 @@ struct Harness {
 
 impl Harness {
     async fn start(start: DateTime<Utc>, gated: Option<Job>, grace: Duration) -> Harness {
+        Harness::start_with(entries(), None, start, gated, grace).await
+    }
+
+    /// [`Harness::start`] over `entries`, with `jitter` fixing each firing's delay.
+    async fn start_with(
+        entries: Vec<CronEntry>,
+        jitter: Option<Jitter>,
+        start: DateTime<Utc>,
+        gated: Option<Job>,
+        grace: Duration,
+    ) -> Harness {
         let clock = ManualClock::new(start);
         let permits = Arc::new(Semaphore::new(0));
         let runner = GatedRunner {
@@ -65,9 +76,12 @@ impl Harness {
         };
         let (tx, events) = unbounded_channel();
         let (stop, shutdown) = shutdown::channel();
-        let scheduler = Scheduler::new(entries(), Arc::new(clock.clone()), Arc::new(runner))
+        let mut scheduler = Scheduler::new(entries, Arc::new(clock.clone()), Arc::new(runner))
             .grace(grace)
             .events(tx);
+        if let Some(jitter) = jitter {
+            scheduler = scheduler.jitter_with(jitter);
+        }
         let task = tokio::spawn(scheduler.run(shutdown));
         clock.wait_until_asleep().await;
         Harness {
@@ -156,6 +170,55 @@ async fn every_job_fires_at_its_vercel_json_times() {
     let report = harness.task.await.unwrap();
     assert_eq!(report.skipped, 0);
     assert!(report.abandoned.is_empty());
+}
+
+#[tokio::test]
+async fn a_jittered_schedule_fires_within_its_window_and_keeps_its_slot() {
+    let text = r#"{"schedules": [{"name": "outcomes", "path": "/api/training/outcomes",
+        "schedule": "0 * * * *", "jitter": 5, "timezone": "Europe/Berlin"}]}"#;
+    let entries = vercel_json::parse(text, &vercel_json::Source::BuiltIn).unwrap();
+    // The delay of each slot, fixed: 120 s, the whole window (300 s), none.
+    let jitter: Jitter = Arc::new(|job, slot, max_secs| {
+        assert_eq!((job, max_secs), (Job::Outcomes, 300));
+        match slot.hour() {
+            1 => 120,
+            2 => 300,
+            _ => 0,
+        }
+    });
+    let start = at("2026-03-02T00:30:00Z");
+    let mut harness =
+        Harness::start_with(entries, Some(jitter), start, None, Duration::from_secs(1)).await;
+    let slot = |h: u32| at(&format!("2026-03-02T{h:02}:00:00Z"));
+    let fired = |events: Vec<Event>| -> Vec<DateTime<Utc>> {
+        events
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Started { slot, .. } => Some(slot),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(
+        fired(harness.tick(slot(1), None).await).is_empty(),
+        "fired before its delay"
+    );
+    let just_before = slot(1) + TimeDelta::seconds(119);
+    assert!(fired(harness.tick(just_before, None).await).is_empty());
+    // Fires 120 s late, recorded at its slot (Vercel's scheduled time has no jitter).
+    let late = slot(1) + TimeDelta::seconds(120);
+    assert_eq!(fired(harness.tick(late, None).await), vec![slot(1)]);
+    let just_before = slot(2) + TimeDelta::seconds(299);
+    assert!(fired(harness.tick(just_before, None).await).is_empty());
+    assert_eq!(
+        fired(harness.tick(slot(2) + TimeDelta::minutes(5), None).await),
+        vec![slot(2)]
+    );
+    // A delayed firing does not swallow the next slot.
+    assert_eq!(fired(harness.tick(slot(3), None).await), vec![slot(3)]);
+    harness.stop.stop();
+    let report = harness.task.await.unwrap();
+    assert_eq!(report.started, 3);
 }
 
 #[tokio::test]

@@ -62,10 +62,11 @@ curl -H \"Authorization: Bearer $CRON_SECRET\" localhost:3000/api/cron/patch"
     /// Run each job at its vercel.json times, in this process (systemd, PM2, a VPS).
     #[command(
         long_about = "Run each job at the times of vercel.json's `crons` (5-field UTC \
-expressions, the same file Vercel Cron reads), in this process. A job never overlaps \
+expressions) and `schedules` (array form, in their `timezone`): the same file Vercel reads, \
+in this process. A job never overlaps \
 itself: a tick that comes while its previous run is still going is skipped (logged). \
 SIGTERM or Ctrl-C: no new runs; runs in progress get --shutdown-grace-secs to finish; \
-exit 0.\n\nvercel.json is read from --vercel-json, else ./vercel.json, else the copy \
+exit 0. A schedule's `jitter` delays each firing by a random 0 to jitter × 60 s.\n\nvercel.json is read from --vercel-json, else ./vercel.json, else the copy \
 built into this binary. Runs are in-process (no CRON_SECRET needed, trigger `scheduler`); \
 --serve also serves the functions over HTTP, which does need CRON_SECRET.\n\nWith --target URL (or API_BASE_URL) each tick is instead a request to the deployed function: POST URL + path + ?scheduled=1, empty body, Authorization: Bearer $CRON_SECRET (or x-internal-api-key: $INTERNAL_API_KEY for the training jobs when no CRON_SECRET is set). The job waits for the answer (up to its maxDuration + 30 s) and is not started again meanwhile; a 5xx, a timeout or a connection failure is retried after 10 s, 30 s, 90 s while the retry can start before the job's next tick. Each answer is one log line (HTTP status, run id, status, counts). No Supabase variables are needed then: this is a clock, the deployment does the work.",
         after_help = "Examples:\n  supacron scheduler\n  \
@@ -86,8 +87,9 @@ ready (notes only); 1 not ready (at least one error: a job cannot run, or supacr
 open to anon / authenticated); 2 usage error (SUPABASE_URL or the key missing or invalid, a \
 malformed ./.env); 3 Supabase could not be asked (unreachable, key refused, no OpenAPI \
 description).\n\nvercel.json (--vercel-json, else ./vercel.json, else the copy built into this \
-binary) is checked against SUPACRON_PRIVATE_FUNCTIONS: every job named there needs its \
-function's `schedule/v1beta` trigger, and every function with the trigger needs its job named.",
+binary) is checked as Vercel reads it (expressions, time zones, jitter) and against \
+SUPACRON_PRIVATE_FUNCTIONS: every job named there needs its function's `schedule/v1beta` \
+trigger, and every function with the trigger needs its job named.",
         after_help = "Example:\n  SUPABASE_URL=https://<project>.supabase.co \
 SUPABASE_SERVICE_ROLE_KEY=... supacron check"
     )]

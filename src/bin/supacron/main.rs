@@ -114,13 +114,28 @@ async fn check_command(args: CheckArgs, config: &'static Config) -> u8 {
             return supacron::check::EXIT_USAGE;
         }
     };
+    // The schedules as `supacron scheduler` and Vercel read them (expressions, time zones,
+    // jitter); a file that does not even read is reported by the check itself.
+    let schedules_problem = match vercel_json::parse(&text, &source) {
+        Err(vercel_json::VercelJsonError::Format(..)) | Ok(_) => None,
+        Err(error) => Some(error.to_string()),
+    };
     let source = source.to_string();
     let vercel_json = supacron::check::VercelJson {
         text: &text,
         source: &source,
     };
     match supacron::check::check(config, vercel_json).await {
-        Ok(report) => {
+        Ok(mut report) => {
+            if let Some(problem) = schedules_problem {
+                report.findings.insert(
+                    0,
+                    supacron::check::Finding {
+                        severity: supacron::check::Severity::Error,
+                        finding: problem,
+                    },
+                );
+            }
             for finding in &report.findings {
                 println!("{finding}");
             }

@@ -5,6 +5,9 @@
 //!   it is reached the job starts, and the entry's next time is the first one after *now*
 //!   — a tick missed while the machine slept is run once, late (logged), not once per
 //!   missed slot.
+//! - **Jitter**: a `schedules` entry's `jitter` (minutes) delays each firing by a random
+//!   0…`jitter` × 60 whole seconds, as Vercel's local scheduler does; the tick keeps its
+//!   scheduled time (what the run records as `scheduled_at`), like Vercel's.
 //! - **No overlap**: a job whose previous run is still going skips the tick, with a
 //!   warning line and a [`Event::Skipped`]. Different jobs run side by side.
 //! - **Shutdown**: once [`Shutdown`] fires, no run starts; runs in progress get up to the
@@ -19,6 +22,7 @@ mod http_runner;
 mod runner;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -82,6 +86,29 @@ pub struct Report {
     pub abandoned: Vec<Job>,
 }
 
+/// The delay of one firing: seconds in `0..=max_secs` for `job`'s tick at `slot`.
+pub type Jitter = Arc<dyn Fn(Job, DateTime<Utc>, u32) -> u32 + Send + Sync>;
+
+/// Uniform-enough random delays: a hash of the job and the slot under a per-process random
+/// key (no random-number crate needed for this).
+fn random_jitter() -> Jitter {
+    let key = RandomState::new();
+    Arc::new(move |job, slot, max_secs| {
+        if max_secs == 0 {
+            return 0;
+        }
+        let hash = key.hash_one((job.name(), slot.timestamp()));
+        (hash % (u64::from(max_secs) + 1)) as u32
+    })
+}
+
+/// A tick and when it fires (its slot plus the entry's jitter).
+#[derive(Clone, Copy)]
+struct Due {
+    slot: DateTime<Utc>,
+    fires_at: DateTime<Utc>,
+}
+
 struct Running {
     since: DateTime<Utc>,
     /// Set by the run's task as soon as the run has ended (before [`Event::Finished`]).
@@ -103,6 +130,7 @@ pub struct Scheduler<C: Clock, R: Runner> {
     grace: Duration,
     run_on_start: bool,
     events: Option<UnboundedSender<Event>>,
+    jitter: Jitter,
 }
 
 impl<C: Clock, R: Runner> Scheduler<C, R> {
@@ -115,7 +143,26 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
             grace: Duration::from_secs(60),
             run_on_start: false,
             events: None,
+            jitter: random_jitter(),
         }
+    }
+
+    /// How each firing of an entry with `jitter` is delayed (tests fix it; the default is
+    /// random).
+    pub fn jitter_with(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The next tick of `entry` after `after`, and when it fires.
+    fn due_after(&self, entry: &CronEntry, after: DateTime<Utc>) -> Option<Due> {
+        let slot = entry.schedule.next_after(after)?;
+        let max_secs = entry.clock.jitter_minutes.saturating_mul(60);
+        let delay = (self.jitter)(entry.job, slot, max_secs).min(max_secs);
+        Some(Due {
+            slot,
+            fires_at: slot + chrono::TimeDelta::seconds(i64::from(delay)),
+        })
     }
 
     /// How long runs in progress may take to end after shutdown begins.
@@ -141,21 +188,26 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
         let mut report = Report::default();
         let mut running: HashMap<Job, Running> = HashMap::new();
         let start = self.clock.now();
-        let mut next: Vec<Option<DateTime<Utc>>> = self
+        let mut next: Vec<Option<Due>> = self
             .entries
             .iter()
-            .map(|entry| entry.schedule.next_after(start))
+            .map(|entry| self.due_after(entry, start))
             .collect();
         for (entry, next) in self.entries.iter().zip(&next) {
-            let next = next.map_or("never".to_string(), |t| t.to_rfc3339());
+            let next = next.map_or("never".to_string(), |t| t.slot.to_rfc3339());
             let zone = entry.schedule.zone();
+            let jitter = match entry.clock.jitter_minutes {
+                0 => String::new(),
+                minutes => format!(", jitter up to {minutes} min"),
+            };
             tracing::info!(
                 job = entry.job.name(),
                 schedule = entry.schedule.as_str(),
                 timezone = %zone,
                 target = entry.clock.target.describe(),
+                jitter_minutes = entry.clock.jitter_minutes,
                 next = %next,
-                "scheduled {} at `{}` ({zone}, {}), next {next}",
+                "scheduled {} at `{}` ({zone}, {}{jitter}), next {next}",
                 entry.job,
                 entry.schedule,
                 entry.clock.target.describe()
@@ -167,14 +219,14 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
                     let tick = Tick {
                         job: entry.job,
                         slot: start,
-                        next_slot: *next,
+                        next_slot: next.map(|d| d.slot),
                     };
-                    self.fire(tick, start, &mut running, &mut report);
+                    self.fire(tick, start, start, &mut running, &mut report);
                 }
             }
         }
         loop {
-            let Some(due) = next.iter().flatten().min().copied() else {
+            let Some(due) = next.iter().flatten().map(|d| d.fires_at).min() else {
                 tracing::warn!("no schedule will ever fire again; waiting for a stop signal");
                 shutdown.clone().wait().await;
                 break;
@@ -186,16 +238,20 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
             }
             let now = self.clock.now();
             for (entry, next) in self.entries.iter().zip(next.iter_mut()) {
-                if let Some(slot) = *next
-                    && slot <= now
+                if let Some(due) = *next
+                    && due.fires_at <= now
                 {
-                    *next = entry.schedule.next_after(now);
+                    // After this slot, not after now, so a delayed firing doesn't swallow the
+                    // next slot; but never before the jitter window, so a machine that slept
+                    // runs a missed stretch once.
+                    let window = chrono::TimeDelta::minutes(entry.clock.jitter_minutes.into());
+                    *next = self.due_after(entry, due.slot.max(now - window));
                     let tick = Tick {
                         job: entry.job,
-                        slot,
-                        next_slot: *next,
+                        slot: due.slot,
+                        next_slot: next.map(|d| d.slot),
                     };
-                    self.fire(tick, now, &mut running, &mut report);
+                    self.fire(tick, due.fires_at, now, &mut running, &mut report);
                 }
             }
         }
@@ -203,9 +259,12 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
         report
     }
 
+    /// Starts `tick`'s run (due at `fires_at`: its slot plus jitter) unless the job's
+    /// previous run is still going.
     fn fire(
         &self,
         tick: Tick,
+        fires_at: DateTime<Utc>,
         now: DateTime<Utc>,
         running: &mut HashMap<Job, Running>,
         report: &mut Report,
@@ -229,15 +288,21 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
             });
             return;
         }
-        if now - slot > LATE_AFTER {
+        if now - fires_at > LATE_AFTER {
             tracing::warn!(
                 job = job.name(),
                 slot = %slot.to_rfc3339(),
-                late_secs = (now - slot).num_seconds(),
+                late_secs = (now - fires_at).num_seconds(),
                 "tick is late (the machine slept or the clock jumped); running it once now"
             );
         }
-        tracing::info!(job = job.name(), slot = %slot.to_rfc3339(), "run started");
+        let jitter_secs = (fires_at - slot).num_seconds();
+        tracing::info!(
+            job = job.name(),
+            slot = %slot.to_rfc3339(),
+            jitter_secs,
+            "run started"
+        );
         report.started += 1;
         self.emit(Event::Started { job, slot });
         let runner = self.runner.clone();
@@ -315,5 +380,25 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
         if let Some(events) = &self.events {
             let _ = events.send(event);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_jitter_stays_in_its_window_and_spreads() {
+        let jitter = random_jitter();
+        let start = DateTime::parse_from_rfc3339("2026-03-02T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        let delays: Vec<u32> = (0..1_000)
+            .map(|h| jitter(Job::Outcomes, start + chrono::TimeDelta::hours(h), 300))
+            .collect();
+        assert!(delays.iter().all(|d| *d <= 300));
+        // Spread over the window, not stuck at one end.
+        assert!(delays.iter().any(|d| *d < 100) && delays.iter().any(|d| *d > 200));
+        assert_eq!(jitter(Job::Outcomes, start, 0), 0);
     }
 }
