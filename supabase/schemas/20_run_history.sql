@@ -50,6 +50,9 @@ comment on column public.cron_runs.scheduled_at is 'When the clock meant the run
 create index if not exists cron_runs_job_started_at_idx on public.cron_runs (job, started_at desc);
 create index if not exists cron_runs_started_at_idx on public.cron_runs (started_at);
 create index if not exists cron_runs_running_idx on public.cron_runs (job, started_at) where status = 'running';
+-- The missing-tick check's probe for a run its clock meant for a tick (cron_run_summary_at).
+create index if not exists cron_runs_scheduled_at_idx on public.cron_runs (job, scheduled_at)
+    where scheduled_at is not null;
 -- One real run per schedule execution (ce-id): a second delivery is recorded as `duplicate`.
 create unique index if not exists cron_runs_execution_once on public.cron_runs (job, execution_id)
     where execution_id is not null and status <> 'duplicate';
@@ -160,8 +163,8 @@ comment on function public.cron_expression_valid(text) is
 -- The latest minute at or before p_at (UTC) that the 5-field expression p_expr matches, or null
 -- if none within four years. Standard cron semantics: when both day of month and day of week
 -- are restricted (neither starts with `*`), a day matching either one matches. A field is a
--- boolean array indexed by value (cron_field_bits), searched with plain plpgsql expressions:
--- no SPI queries (~0.04-0.07 ms a call).
+-- boolean array indexed by value (cron_field_bits; a bare `*` without the call), searched
+-- with plain plpgsql expressions: no SPI queries.
 create or replace function public.cron_previous_tick(p_expr text, p_at timestamptz)
 returns timestamptz
 language plpgsql
@@ -190,11 +193,17 @@ begin
     if array_length(v_fields, 1) is distinct from 5 then
         raise exception 'invalid cron expression `%`: 5 fields expected', p_expr using errcode = '22023';
     end if;
-    v_minutes := public.cron_field_bits(v_fields[1], 0, 59);
-    v_hours := public.cron_field_bits(v_fields[2], 0, 23);
-    v_doms := public.cron_field_bits(v_fields[3], 1, 31);
-    v_months := public.cron_field_bits(v_fields[4], 1, 12);
-    v_dows := public.cron_field_bits(v_fields[5], 0, 7);
+    -- A bare `*` allows every value: no call (most fields of most schedules).
+    v_minutes := case when v_fields[1] = '*' then array_fill(true, array[60], array[0])
+                      else public.cron_field_bits(v_fields[1], 0, 59) end;
+    v_hours := case when v_fields[2] = '*' then array_fill(true, array[24], array[0])
+                    else public.cron_field_bits(v_fields[2], 0, 23) end;
+    v_doms := case when v_fields[3] = '*' then array_fill(true, array[31], array[1])
+                   else public.cron_field_bits(v_fields[3], 1, 31) end;
+    v_months := case when v_fields[4] = '*' then array_fill(true, array[12], array[1])
+                     else public.cron_field_bits(v_fields[4], 1, 12) end;
+    v_dows := case when v_fields[5] = '*' then array_fill(true, array[8], array[0])
+                   else public.cron_field_bits(v_fields[5], 0, 7) end;
     v_dows[0] := v_dows[0] or v_dows[7];  -- 7 is Sunday too
     v_dom_any := v_fields[3] like '*%';
     v_dow_any := v_fields[5] like '*%';
@@ -276,11 +285,17 @@ begin
     v_day := v_at::date;
     v_last_hour := extract(hour from v_at)::integer;
     v_last_minute := extract(minute from v_at)::integer;
-    v_minutes := public.cron_field_bits(v_fields[1], 0, 59);
-    v_hours := public.cron_field_bits(v_fields[2], 0, 23);
-    v_doms := public.cron_field_bits(v_fields[3], 1, 31);
-    v_months := public.cron_field_bits(v_fields[4], 1, 12);
-    v_dows := public.cron_field_bits(v_fields[5], 0, 7);
+    -- A bare `*` allows every value: no call (most fields of most schedules).
+    v_minutes := case when v_fields[1] = '*' then array_fill(true, array[60], array[0])
+                      else public.cron_field_bits(v_fields[1], 0, 59) end;
+    v_hours := case when v_fields[2] = '*' then array_fill(true, array[24], array[0])
+                    else public.cron_field_bits(v_fields[2], 0, 23) end;
+    v_doms := case when v_fields[3] = '*' then array_fill(true, array[31], array[1])
+                   else public.cron_field_bits(v_fields[3], 1, 31) end;
+    v_months := case when v_fields[4] = '*' then array_fill(true, array[12], array[1])
+                     else public.cron_field_bits(v_fields[4], 1, 12) end;
+    v_dows := case when v_fields[5] = '*' then array_fill(true, array[8], array[0])
+                   else public.cron_field_bits(v_fields[5], 0, 7) end;
     v_dows[0] := v_dows[0] or v_dows[7];
     v_dom_any := v_fields[3] like '*%';
     v_dow_any := v_fields[5] like '*%';
@@ -444,6 +459,7 @@ language plpgsql
 stable
 security invoker
 set search_path = public, pg_temp
+set plan_cache_mode = auto
 as $$
 declare
     v_work jsonb;
@@ -478,6 +494,9 @@ comment on function public.cron_job_pending(text, jsonb, timestamptz) is
 
 -- A function invocation starts (see the header). p_idle = {"work": {...}, "counts": {...}}
 -- asks for the idle check; without it (dry runs) the run is always recorded as running.
+-- Its statements and the housekeeping's use their generic plans (PostgreSQL would otherwise
+-- plan the range conditions on v_now anew on every call: ~0.06 ms of a ~0.24 ms call);
+-- cron_job_pending's counts over the app's tables keep the default.
 create or replace function public.begin_cron_run(
     p_run_id uuid,
     p_job text,
@@ -502,6 +521,7 @@ returns jsonb
 language plpgsql
 security invoker
 set search_path = public, pg_temp
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     v_now timestamptz := coalesce(p_now, now());

@@ -8,8 +8,10 @@
 -- caller may read); tests call the functions with an exact moment instead of racing the clock.
 -- The functions are plpgsql so their large bodies are planned once per connection, and
 -- `#variable_conflict use_column` keeps every column name meaning the column. The run summary
--- reads each job's runs by index probes on (job, started_at): its cost does not grow with the
--- history.
+-- reads each job's runs by index probes on (job, started_at) and (job, scheduled_at), and
+-- computes each schedule's last tick once: its cost does not grow with the history.
+-- llm_spend_at forces its generic plan: otherwise PostgreSQL plans it anew on every call
+-- (a custom plan for p_now always looks cheaper), which cost more than running it.
 
 -- Per job (every scheduled job, and any other job with runs): its latest run, its latest
 -- completed run (ok or partial), and the last 24 hours. Dry runs are left out. A run still
@@ -87,8 +89,12 @@ begin
                 select 1 from public.cron_runs r
                 where r.job = j.job and not r.dry_run and r.started_at <= v_now
                   and r.trigger in ('vercel_cron', 'vercel_schedule', 'scheduler')
-                  and (r.started_at >= tick.at - interval '1 minute'
-                       or r.scheduled_at >= tick.at))
+                  and r.started_at >= tick.at - interval '1 minute')
+            and not exists (
+                select 1 from public.cron_runs r
+                where r.job = j.job and not r.dry_run and r.started_at <= v_now
+                  and r.trigger in ('vercel_cron', 'vercel_schedule', 'scheduler')
+                  and r.scheduled_at >= tick.at)
     from jobs j
     left join public.cron_schedules s on s.job = j.job
     left join lateral (
@@ -110,11 +116,13 @@ begin
         where r.job = j.job and not r.dry_run and r.status <> 'duplicate'
           and r.started_at > v_now - interval '24 hours' and r.started_at <= v_now
     ) day on true
+    -- offset 0: one call per job (pulled up, each use of tick.at would call it again).
     left join lateral (
         select public.cron_previous_tick(
                    s.schedule,
                    v_now - s.tick_grace - make_interval(mins => s.jitter_minutes),
                    s.timezone) as at
+        offset 0
     ) tick on true
     order by j.job;
 end;
@@ -307,6 +315,7 @@ language plpgsql
 stable
 security invoker
 set search_path = public, pg_temp
+set plan_cache_mode = force_generic_plan
 as $$
 #variable_conflict use_column
 declare
@@ -326,10 +335,14 @@ begin
                  order by j.job)
         from unnest(p_jobs) as j(job)
         left join lateral (
-            select sum(public.llm_count(r.counts, 'llm_calls')) as calls,
-                   sum(public.llm_count(r.counts, 'unusable_calls')) as unusable,
-                   sum(public.llm_count(r.counts, 'prompt_tokens')) as prompt,
-                   sum(public.llm_count(r.counts, 'completion_tokens')) as completion
+            select sum(case when jsonb_typeof(r.counts -> 'llm_calls') = 'number'
+                            then (r.counts ->> 'llm_calls')::numeric::bigint else 0 end) as calls,
+                   sum(case when jsonb_typeof(r.counts -> 'unusable_calls') = 'number'
+                            then (r.counts ->> 'unusable_calls')::numeric::bigint else 0 end) as unusable,
+                   sum(case when jsonb_typeof(r.counts -> 'prompt_tokens') = 'number'
+                            then (r.counts ->> 'prompt_tokens')::numeric::bigint else 0 end) as prompt,
+                   sum(case when jsonb_typeof(r.counts -> 'completion_tokens') = 'number'
+                            then (r.counts ->> 'completion_tokens')::numeric::bigint else 0 end) as completion
             from public.cron_runs r
             where r.job = j.job and not r.dry_run
               and r.started_at > v_now - interval '24 hours' and r.started_at <= v_now
