@@ -18,11 +18,12 @@
 //! 4. The function's body runs: a job's run, opened and recorded in `cron_runs`
 //!    ([`job_run`], [`record`]), or the status report ([`status`]). Refusals (steps 1-3)
 //!    are not runs and are not recorded.
-//! 6. After a job's run is answered and logged: its heartbeat ping and alert sweep
-//!    ([`crate::notify`]), bounded by a short timeout and never changing the answer.
 //! 5. The answer ([`answer`]): JSON with `Cache-Control: no-store` (or the status page);
 //!    every error becomes one error body, never an `Err` for `vercel_runtime`. One line is
 //!    logged per request ([`log`]).
+//! 6. After a job's run is answered and logged: its heartbeat ping and alert sweep (a
+//!    scheduled call refused for the job's configuration pings failure too)
+//!    ([`crate::notify`]), bounded by a short timeout and never changing the answer.
 
 pub mod answer;
 mod job_run;
@@ -201,7 +202,12 @@ pub async fn handle(
         let mut answer_id = id;
         let mut notify = None;
         let result: Result<Served, RunFailure> = match admit(function, &request, config) {
-            Err(refusal) => Err(refusal.into()),
+            Err(refused) => {
+                if let (true, Some(job)) = (refused.unconfigured, function.job()) {
+                    notify = Some((job, Outcome::Failure, None));
+                }
+                Err(refused.error.into())
+            }
             Ok((access, job_config)) => match function {
                 Function::Job(entry) => {
                     let budget = request.time_budget;
@@ -225,7 +231,7 @@ pub async fn handle(
                         Ok(_) => Outcome::Success,
                         Err(_) => Outcome::Failure,
                     };
-                    notify = Some((entry.job, outcome, job_config.clone()));
+                    notify = Some((entry.job, outcome, Some(job_config.clone())));
                     ran.result.map(Served::Run)
                 }
                 Function::Status(entry) => {
@@ -272,7 +278,7 @@ pub async fn handle(
                 trigger,
                 dry_run,
                 outcome,
-                job_config: Some(&job_config),
+                job_config: job_config.as_ref(),
             };
             crate::notify::after_run(config, finished).await;
         }
@@ -282,21 +288,38 @@ pub async fn handle(
     .await
 }
 
+/// Why a request was not admitted.
+struct Refused {
+    /// What the answer says.
+    error: AppError,
+    /// The credentials were good, but the function's configuration is not: a scheduled
+    /// call of a job that could not run (its heartbeat gets a failure ping).
+    unconfigured: bool,
+}
+
 /// Steps 1-3: method, credentials, configuration. A refusal is not a run.
-#[allow(clippy::result_large_err)] // once per request; AppError is the crate's error type
 fn admit(
     function: Function,
     request: &FunctionRequest,
     config: &Config,
-) -> Result<(Access, JobConfig), AppError> {
+) -> Result<(Access, JobConfig), Box<Refused>> {
+    let refused = |error, unconfigured| {
+        Box::new(Refused {
+            error,
+            unconfigured,
+        })
+    };
     if request.method != http::Method::GET && request.method != http::Method::POST {
-        return Err(AppError::MethodNotAllowed);
+        return Err(refused(AppError::MethodNotAllowed, false));
     }
     let access = function
         .authorize(config, request)
         .map_err(|error| match error {
-            AuthError::NotConfigured(missing) => AppError::Config(missing),
-            AuthError::Unauthorized => AppError::Unauthorized,
+            AuthError::NotConfigured(missing) => refused(AppError::Config(missing), false),
+            AuthError::Unauthorized => refused(AppError::Unauthorized, false),
         })?;
-    Ok((access, function.configuration(config)?))
+    let job_config = function
+        .configuration(config)
+        .map_err(|error| refused(error.into(), true))?;
+    Ok((access, job_config))
 }

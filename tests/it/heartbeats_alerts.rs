@@ -1,6 +1,7 @@
 //! Heartbeats and alerts (issue #17) against wiremock stand-ins of Healthchecks.io, Cronitor
 //! and a Slack incoming webhook, over a real database: a scheduled run pings success or
-//! failure in each service's convention (manual and dry runs do not); a job that turns red is
+//! failure in each service's convention (manual and dry runs do not; a scheduled call the
+//! job's configuration refuses pings failure, a refused stranger nothing); a job that turns red is
 //! posted once however many runs overlap, and its recovery once; a hanging endpoint delays the
 //! answer by at most the notification timeout and changes nothing; the URLs' secrets never
 //! reach a log line, also when a request to them fails.
@@ -129,6 +130,50 @@ async fn scheduled_runs_ping_success_and_failure_in_each_services_convention() {
     });
     handle(Job::Patch, scheduled(Job::Patch), &down).await;
     cronitor.verify().await;
+}
+
+#[tokio::test]
+async fn a_scheduled_call_refused_for_missing_configuration_pings_failure_but_a_stranger_does_not()
+{
+    let hc = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&hc)
+        .await;
+    let template = format!("{}/{PING_KEY}/supacron-{{job}}/{{status}}", hc.uri());
+    // CRON_SECRET and the heartbeat set, SUPABASE_URL forgotten.
+    let unconfigured = supacron::config::Config::from_lookup(|name| match name {
+        "CRON_SECRET" => Some(SECRET.into()),
+        "SUPACRON_HEARTBEAT_URL" => Some(template.clone()),
+        _ => None,
+    });
+    let stranger = handle(
+        Job::Patch,
+        request(
+            Method::GET,
+            "/api/cron/patch",
+            Some("not-the-secret-at-all"),
+            true,
+        ),
+        &unconfigured,
+    )
+    .await;
+    assert_eq!(stranger.status.as_u16(), 401);
+    assert!(received(&hc).await.is_empty(), "a refused stranger pinged");
+    let answer = handle(
+        Job::Patch,
+        request(Method::GET, "/api/cron/patch", Some(SECRET), true),
+        &unconfigured,
+    )
+    .await;
+    assert_eq!(answer.status.as_u16(), 500, "{}", answer.body);
+    assert!(answer.body.contains("SUPABASE_URL"), "{}", answer.body);
+    let paths: Vec<String> = received(&hc)
+        .await
+        .iter()
+        .map(|r| r.url.path().to_string())
+        .collect();
+    assert_eq!(paths, vec![format!("/{PING_KEY}/supacron-patch/fail")]);
 }
 
 #[tokio::test]
