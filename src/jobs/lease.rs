@@ -22,15 +22,37 @@ use crate::error::AppError;
 use crate::invocation::RunContext;
 use crate::supabase::Supabase;
 
+/// Who holds a job's lease and until when, as `acquire_job_lock` and `renew_job_lock`
+/// answer it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Holder {
+    /// Who holds it (this run, or the run that keeps this one out).
+    pub lease_owner: Option<String>,
+    /// Until when.
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+impl Holder {
+    /// The owner, or `nobody` when the answer names none.
+    fn owner<'a>(&'a self, nobody: &'a str) -> &'a str {
+        self.lease_owner.as_deref().unwrap_or(nobody)
+    }
+
+    /// Until when, or `none` when the answer says nothing.
+    fn until(&self, none: &str) -> String {
+        self.lease_until
+            .map_or_else(|| none.to_string(), |t| t.to_rfc3339())
+    }
+}
+
 /// The answer of `acquire_job_lock`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Lease {
     /// Whether this run now holds the lease.
     pub acquired: bool,
-    /// Who holds it (this run, or the run that keeps this one out).
-    pub lease_owner: Option<String>,
-    /// Until when.
-    pub lease_until: Option<DateTime<Utc>>,
+    /// Who holds it now.
+    #[serde(flatten)]
+    pub holder: Holder,
 }
 
 impl Lease {
@@ -39,10 +61,8 @@ impl Lease {
         format!(
             "another run ({}) holds this job's lease until {}; this run did nothing. \
              If that run is gone, the lease expires by itself (or see docs/operations.md: clear a stale job_locks row)",
-            self.lease_owner.as_deref().unwrap_or("unknown"),
-            self.lease_until
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_else(|| "unknown".into())
+            self.holder.owner("unknown"),
+            self.holder.until("unknown")
         )
     }
 }
@@ -107,10 +127,9 @@ pub const LEASE_MARGIN_SECS: u64 = 60;
 pub struct Renewal {
     /// Whether this run still holds the lease (now extended).
     pub held: bool,
-    /// Who holds it.
-    pub lease_owner: Option<String>,
-    /// Until when.
-    pub lease_until: Option<DateTime<Utc>>,
+    /// Who holds it now.
+    #[serde(flatten)]
+    pub holder: Holder,
 }
 
 impl Renewal {
@@ -119,12 +138,8 @@ impl Renewal {
         format!(
             "this run's lease was taken by {} (until {}) while it worked; it stopped before its next paid call. \
              Another run took an expired lease: check that SUPACRON_TIME_BUDGET_SECS fits the job and the clocks agree",
-            self.lease_owner
-                .as_deref()
-                .unwrap_or("nobody (it was cleared)"),
-            self.lease_until
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_else(|| "-".into())
+            self.holder.owner("nobody (it was cleared)"),
+            self.holder.until("-")
         )
     }
 }
