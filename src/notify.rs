@@ -17,7 +17,9 @@
 //!   incident gets one, and this run posts `{"text": …}` (Slack-compatible); a job with an
 //!   open incident that is no longer red has it closed, and this run posts the recovery. A
 //!   unique index lets exactly one of several overlapping runs open (or close) an incident,
-//!   so each is posted once. A post that fails is logged, not retried.
+//!   and the sweep claims each post for 30 s, so each is posted once. An accepted post is
+//!   confirmed (`cron_alert_posted`); one that fails is logged and posted again by a run
+//!   after the claim (within a day), so a webhook that was down loses nothing.
 //! - **Never in the way**: both run side by side within [`NOTIFY_TIMEOUT`], after the run
 //!   was recorded; a slow or failing endpoint delays the answer by at most that and never
 //!   changes it. The URLs hold secrets (ping keys, webhook tokens): they are held as
@@ -129,7 +131,9 @@ pub async fn after_run(config: &Config, finished: Finished<'_>) {
                 return;
             }
         };
-        let posts = changes.iter().map(|change| post(webhook.expose(), change));
+        let posts = changes
+            .iter()
+            .map(|change| post(db, webhook.expose(), change));
         futures_util::future::join_all(posts).await;
     };
     let both = futures_util::future::join(heartbeat, alerts);
@@ -142,9 +146,11 @@ pub async fn after_run(config: &Config, finished: Finished<'_>) {
     }
 }
 
-/// One incident opened or closed by `cron_alert_sweep`.
+/// One alert or recovery `cron_alert_sweep` answered for this run to post.
 #[derive(Debug, Deserialize)]
 struct Change {
+    /// The incident.
+    id: i64,
     job: String,
     /// `alert` or `recovery`.
     kind: String,
@@ -154,7 +160,7 @@ struct Change {
     opened_at: chrono::DateTime<chrono::Utc>,
 }
 
-async fn post(webhook: &str, change: &Change) {
+async fn post(db: &Supabase, webhook: &str, change: &Change) {
     let text = match change.kind.as_str() {
         "alert" => format!(
             "🔴 supacron: job `{}` is red: {}",
@@ -174,13 +180,27 @@ async fn post(webhook: &str, change: &Change) {
         .await
     {
         Ok(response) if response.status().is_success() => {
-            tracing::info!(job = %change.job, alert = %change.kind, "alert webhook posted: {text}")
+            tracing::info!(job = %change.job, alert = %change.kind, "alert webhook posted: {text}");
+            let confirmed: Result<bool, _> = db
+                .rpc(
+                    "cron_alert_posted",
+                    &json!({"p_id": change.id, "p_kind": change.kind}),
+                )
+                .await;
+            if let Err(error) = confirmed {
+                tracing::warn!(
+                    job = %change.job,
+                    alert = %change.kind,
+                    %error,
+                    "the alert was posted but could not be marked posted (cron_alert_posted); a later run may post it again"
+                );
+            }
         }
         Ok(response) => tracing::warn!(
             job = %change.job,
             alert = %change.kind,
             http_status = response.status().as_u16(),
-            "alert webhook answered HTTP {} (not retried): {text}",
+            "alert webhook answered HTTP {} (a later run posts it again): {text}",
             response.status().as_u16()
         ),
         Err(error) => {
@@ -189,7 +209,7 @@ async fn post(webhook: &str, change: &Change) {
                 job = %change.job,
                 alert = %change.kind,
                 error = %error,
-                "alert webhook post failed ({error}; not retried): {text}"
+                "alert webhook post failed ({error}; a later run posts it again): {text}"
             )
         }
     }

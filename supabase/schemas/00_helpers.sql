@@ -40,7 +40,7 @@ immutable
 security invoker
 set search_path = public, pg_temp
 as $$
-    select '20261204001000_patch_claim_in_rounds'::text;
+    select '20261204003000_alert_redelivery'::text;
 $$;
 
 comment on function public.supacron_schema_version() is

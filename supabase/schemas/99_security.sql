@@ -107,6 +107,7 @@ begin
         'public.console_sign_in(text,text,boolean,timestamp with time zone)',
         'public.console_sign_out(text,text,timestamp with time zone)',
         'public.console_target_ids(jsonb)',
+        'public.cron_alert_posted(bigint,text,timestamp with time zone)',
         'public.cron_alert_sweep(timestamp with time zone)',
         'public.count_memory_candidates(integer,timestamp with time zone)',
         'public.count_patch_jobs(timestamp with time zone)',

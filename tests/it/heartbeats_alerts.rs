@@ -2,7 +2,8 @@
 //! and a Slack incoming webhook, over a real database: a scheduled run pings success or
 //! failure in each service's convention (manual and dry runs do not; a scheduled call the
 //! job's configuration refuses pings failure, a refused stranger nothing); a job that turns red is
-//! posted once however many runs overlap, and its recovery once; a hanging endpoint delays the
+//! posted once however many runs overlap, and its recovery once; an alert the webhook refused
+//! is posted again by a later run, once; a hanging endpoint delays the
 //! answer by at most the notification timeout and changes nothing; the URLs' secrets never
 //! reach a log line, also when a request to them fails.
 
@@ -260,6 +261,81 @@ async fn a_red_job_is_posted_once_under_overlapping_runs_and_its_recovery_once()
         "{}",
         posted[2]
     );
+}
+
+#[tokio::test]
+async fn an_alert_the_webhook_refused_is_posted_again_by_a_later_run_once() {
+    let env = TestEnv::start().await;
+    let db = &env.db.client;
+    let slack = MockServer::start().await;
+    // The webhook is down for the first post, then accepts.
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&slack)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .with_priority(2)
+        .mount(&slack)
+        .await;
+    let hook = format!("{}/services/{HOOK_TOKEN}", slack.uri());
+    let cfg = config(&env, &[("SUPACRON_ALERT_WEBHOOK_URL", hook.as_str())]);
+    db.batch_execute("update cron_schedules set created_at = now() - interval '2 days'")
+        .await
+        .unwrap();
+    for job in ["patch", "memory", "schedule", "outcomes", "rewards"] {
+        factory::cron_run(
+            db,
+            NewCronRun {
+                job: job.into(),
+                trigger: "vercel_cron".into(),
+                status: if job == "memory" { "error" } else { "ok" }.into(),
+                started_at: Some(Utc::now()),
+                finished_at: Some(Utc::now()),
+                error: (job == "memory").then(|| "llm_error: MiniMax answered 500".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    let posted_at = || async {
+        db.query_one(
+            "select alert_posted_at is not null from cron_incidents where job = 'memory'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, bool>(0)
+    };
+    // The first post is refused: the incident is open, its alert not posted.
+    handle(Job::Patch, scheduled(Job::Patch), &cfg).await;
+    assert_eq!(texts(&slack).await.len(), 1);
+    assert!(!posted_at().await);
+    // A run while that post's claim lasts does not post it (overlapping runs post once).
+    handle(Job::Patch, scheduled(Job::Patch), &cfg).await;
+    assert_eq!(texts(&slack).await.len(), 1);
+    // 30 s later (the claim expired): the next run posts it again, and it is accepted.
+    db.batch_execute("update cron_incidents set post_claimed_until = now() - interval '1 second'")
+        .await
+        .unwrap();
+    handle(Job::Rewards, scheduled(Job::Rewards), &cfg).await;
+    let posted = texts(&slack).await;
+    assert_eq!(posted.len(), 2, "{posted:?}");
+    assert_eq!(posted[0], posted[1]);
+    assert!(
+        posted[1].contains("job `memory` is red: last run failed"),
+        "{}",
+        posted[1]
+    );
+    assert!(posted_at().await);
+    // Posted: never again.
+    db.batch_execute("update cron_incidents set post_claimed_until = null")
+        .await
+        .unwrap();
+    handle(Job::Patch, scheduled(Job::Patch), &cfg).await;
+    assert_eq!(texts(&slack).await.len(), 2);
 }
 
 #[tokio::test]
