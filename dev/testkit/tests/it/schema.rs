@@ -40,7 +40,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ),
     (
         "cron_incidents",
-        "id int8, job text, reason text, opened_at timestamptz, closed_at timestamptz",
+        "id int8, job text, reason text, opened_at timestamptz, closed_at timestamptz, alert_posted_at timestamptz, recovery_posted_at timestamptz, post_claimed_until timestamptz",
     ),
     (
         "cron_run_summary",
