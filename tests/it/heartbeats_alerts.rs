@@ -34,6 +34,29 @@ async fn received(server: &MockServer) -> Vec<wiremock::Request> {
     server.received_requests().await.unwrap_or_default()
 }
 
+/// Schedules registered long ago (ticks count), every job's last tick on time, but memory's
+/// last run failed.
+async fn memory_turned_red(db: &tokio_postgres::Client) {
+    db.batch_execute("update cron_schedules set created_at = now() - interval '2 days'")
+        .await
+        .unwrap();
+    for job in ["patch", "memory", "schedule", "outcomes", "rewards"] {
+        factory::cron_run(
+            db,
+            NewCronRun {
+                job: job.into(),
+                trigger: "vercel_cron".into(),
+                status: if job == "memory" { "error" } else { "ok" }.into(),
+                started_at: Some(Utc::now()),
+                finished_at: Some(Utc::now()),
+                error: (job == "memory").then(|| "llm_error: MiniMax answered 500".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+}
+
 async fn texts(server: &MockServer) -> Vec<String> {
     received(server)
         .await
@@ -189,26 +212,7 @@ async fn a_red_job_is_posted_once_under_overlapping_runs_and_its_recovery_once()
         .await;
     let hook = format!("{}/services/{HOOK_TOKEN}", slack.uri());
     let cfg = config(&env, &[("SUPACRON_ALERT_WEBHOOK_URL", hook.as_str())]);
-    // Schedules created long ago (ticks count), and every job's last tick on time, but memory's
-    // last run failed.
-    db.batch_execute("update cron_schedules set created_at = now() - interval '2 days'")
-        .await
-        .unwrap();
-    for job in ["patch", "memory", "schedule", "outcomes", "rewards"] {
-        factory::cron_run(
-            db,
-            NewCronRun {
-                job: job.into(),
-                trigger: "vercel_cron".into(),
-                status: if job == "memory" { "error" } else { "ok" }.into(),
-                started_at: Some(Utc::now()),
-                finished_at: Some(Utc::now()),
-                error: (job == "memory").then(|| "llm_error: MiniMax answered 500".into()),
-                ..Default::default()
-            },
-        )
-        .await;
-    }
+    memory_turned_red(db).await;
     // Eight runs of the patch job at once: each sweeps, one posts.
     let runs = (0..8).map(|_| handle(Job::Patch, scheduled(Job::Patch), &cfg));
     let answers = futures_util::future::join_all(runs).await;
@@ -282,24 +286,7 @@ async fn an_alert_the_webhook_refused_is_posted_again_by_a_later_run_once() {
         .await;
     let hook = format!("{}/services/{HOOK_TOKEN}", slack.uri());
     let cfg = config(&env, &[("SUPACRON_ALERT_WEBHOOK_URL", hook.as_str())]);
-    db.batch_execute("update cron_schedules set created_at = now() - interval '2 days'")
-        .await
-        .unwrap();
-    for job in ["patch", "memory", "schedule", "outcomes", "rewards"] {
-        factory::cron_run(
-            db,
-            NewCronRun {
-                job: job.into(),
-                trigger: "vercel_cron".into(),
-                status: if job == "memory" { "error" } else { "ok" }.into(),
-                started_at: Some(Utc::now()),
-                finished_at: Some(Utc::now()),
-                error: (job == "memory").then(|| "llm_error: MiniMax answered 500".into()),
-                ..Default::default()
-            },
-        )
-        .await;
-    }
+    memory_turned_red(db).await;
     let posted_at = || async {
         db.query_one(
             "select alert_posted_at is not null from cron_incidents where job = 'memory'",
