@@ -94,7 +94,13 @@ impl<'a> CallGate<'a> {
             .db
             .rpc(
                 "reserve_llm_tokens",
-                &json!({ "p_job": self.ctx.job.name(), "p_tokens": tokens, "p_cap": cap }),
+                &json!({
+                    "p_job": self.ctx.job.name(),
+                    "p_tokens": tokens,
+                    "p_cap": cap,
+                    // No call of this run can settle later than its lease (budget + margin).
+                    "p_hold_seconds": lease::lease_seconds(self.ctx).min(i32::MAX as u64),
+                }),
             )
             .await?;
         if !reservation.reserved {

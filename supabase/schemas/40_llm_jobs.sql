@@ -544,6 +544,7 @@ create table if not exists public.llm_spend_days (
     day             date not null,
     spent_tokens    bigint not null default 0 check (spent_tokens >= 0),
     reserved_tokens bigint not null default 0 check (reserved_tokens >= 0),
+    reserved_until  timestamptz,
     llm_calls       bigint not null default 0 check (llm_calls >= 0),
     unusable_calls  bigint not null default 0 check (unusable_calls >= 0),
     cap_tokens      bigint,
@@ -557,22 +558,35 @@ comment on table public.llm_spend_days is
 
 -- Reserves p_tokens of p_job's budget for today (UTC, the database's clock) if the day's spent
 -- and reserved tokens plus p_tokens stay within p_cap. Answers {"reserved": bool, "day": date,
--- "used": spent + reserved after the attempt, "cap": p_cap}.
-create or replace function public.reserve_llm_tokens(p_job text, p_tokens bigint, p_cap bigint)
+-- "used": spent + reserved after the attempt, "cap": p_cap}. A reservation is held for
+-- p_hold_seconds (the caller's time budget plus a margin: no call can still settle later).
+-- When every reservation of the day has outlived its hold, the calls that made them are gone
+-- (a run killed between reserving and settling) and their tokens are free again: without
+-- that, a dead run's worst case stayed reserved until midnight.
+create or replace function public.reserve_llm_tokens(
+    p_job text, p_tokens bigint, p_cap bigint, p_hold_seconds integer default 3600,
+    p_now timestamptz default null)
 returns jsonb
 language plpgsql
 security invoker
 set search_path = public, pg_temp
 as $$
 declare
-    v_day date := (now() at time zone 'utc')::date;
+    v_now timestamptz := coalesce(p_now, now());
+    v_day date := (v_now at time zone 'utc')::date;
+    v_until timestamptz := v_now + make_interval(secs => greatest(p_hold_seconds, 1));
     v_used bigint;
 begin
     insert into public.llm_spend_days (job, day) values (p_job, v_day)
     on conflict (job, day) do nothing;
     update public.llm_spend_days d
+    set reserved_tokens = 0, reserved_until = null
+    where d.job = p_job and d.day = v_day and d.reserved_tokens > 0
+      and d.reserved_until < v_now;
+    update public.llm_spend_days d
     set reserved_tokens = d.reserved_tokens + greatest(p_tokens, 0),
-        cap_tokens = p_cap, updated_at = now()
+        reserved_until = greatest(d.reserved_until, v_until),
+        cap_tokens = p_cap, updated_at = v_now
     where d.job = p_job and d.day = v_day
       and d.spent_tokens + d.reserved_tokens + greatest(p_tokens, 0) <= p_cap
     returning d.spent_tokens + d.reserved_tokens into v_used;
@@ -580,15 +594,15 @@ begin
         return jsonb_build_object('reserved', true, 'day', v_day, 'used', v_used, 'cap', p_cap);
     end if;
     update public.llm_spend_days d
-    set cap_tokens = p_cap, cap_reached_at = coalesce(d.cap_reached_at, now()), updated_at = now()
+    set cap_tokens = p_cap, cap_reached_at = coalesce(d.cap_reached_at, v_now), updated_at = v_now
     where d.job = p_job and d.day = v_day
     returning d.spent_tokens + d.reserved_tokens into v_used;
     return jsonb_build_object('reserved', false, 'day', v_day, 'used', v_used, 'cap', p_cap);
 end;
 $$;
 
-comment on function public.reserve_llm_tokens(text, bigint, bigint) is
-    'Reserves tokens of a job''s daily LLM budget for one call, if they fit under the cap.';
+comment on function public.reserve_llm_tokens(text, bigint, bigint, integer, timestamptz) is
+    'Reserves tokens of a job''s daily LLM budget for one call, if they fit under the cap; frees reservations whose hold has passed.';
 
 -- Replaces p_reserved tokens reserved on p_day by what the call was billed.
 create or replace function public.settle_llm_tokens(

@@ -143,7 +143,7 @@ begin
         'public.release_job_lock(text,text)',
         'public.renew_job_lock(text,text,integer,timestamp with time zone)',
         'public.requeue_patch_jobs(bigint[],timestamp with time zone)',
-        'public.reserve_llm_tokens(text,bigint,bigint)',
+        'public.reserve_llm_tokens(text,bigint,bigint,integer,timestamp with time zone)',
         'public.set_updated_at()',
         'public.settle_llm_tokens(text,date,bigint,bigint,integer,integer)',
         'public.status_report(timestamp with time zone,integer,boolean,integer)',

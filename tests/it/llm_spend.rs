@@ -733,6 +733,46 @@ async fn two_overlapping_runs_near_the_daily_cap_together_stay_within_it() {
 
 /// The status page's 24-hour spend per job sums the runs' recorded counts.
 #[tokio::test]
+async fn a_reservation_whose_run_died_before_settling_is_freed_after_its_hold() {
+    let env = TestEnv::start().await;
+    let db = supabase(&env);
+    let reserve = |tokens: i64, at: DateTime<Utc>| {
+        let db = db.clone();
+        async move {
+            let answer: Value = db
+                .rpc(
+                    "reserve_llm_tokens",
+                    &json!({"p_job": "memory", "p_tokens": tokens, "p_cap": 1000,
+                            "p_hold_seconds": 360, "p_now": at}),
+                )
+                .await
+                .unwrap();
+            answer["reserved"].as_bool().unwrap()
+        }
+    };
+    // A run reserves 900 of 1,000 tokens and dies before its call settles.
+    assert!(reserve(900, t0()).await);
+    // While its hold (its budget + margin) lasts, the tokens stay reserved: 200 more do not fit,
+    // 100 do (the hold then covers both).
+    assert!(!reserve(200, t0() + chrono::TimeDelta::seconds(300)).await);
+    assert!(reserve(100, t0() + chrono::TimeDelta::seconds(300)).await);
+    assert!(!reserve(200, t0() + chrono::TimeDelta::seconds(400)).await);
+    // Once every reservation outlived its hold, no call of those runs can still settle:
+    // the day's budget is free again (it was reserved until midnight before).
+    assert!(reserve(200, t0() + chrono::TimeDelta::seconds(661)).await);
+    let row = env
+        .db
+        .client
+        .query_one(
+            "select reserved_tokens, spent_tokens from llm_spend_days where job = 'memory'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (200, 0));
+}
+
+#[tokio::test]
 async fn the_status_report_sums_each_llm_jobs_spend_over_24_hours() {
     let env = TestEnv::start().await;
     let now = Utc::now();
