@@ -544,12 +544,12 @@ create table if not exists public.llm_spend_days (
     day             date not null,
     spent_tokens    bigint not null default 0 check (spent_tokens >= 0),
     reserved_tokens bigint not null default 0 check (reserved_tokens >= 0),
-    reserved_until  timestamptz,
     llm_calls       bigint not null default 0 check (llm_calls >= 0),
     unusable_calls  bigint not null default 0 check (unusable_calls >= 0),
     cap_tokens      bigint,
     cap_reached_at  timestamptz,
     updated_at      timestamptz not null default now(),
+    reserved_until  timestamptz,
     primary key (job, day)
 );
 

@@ -68,7 +68,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ),
     (
         "llm_spend_days",
-        "job text, day date, spent_tokens int8, reserved_tokens int8, reserved_until timestamptz, llm_calls int8, unusable_calls int8, cap_tokens int8, cap_reached_at timestamptz, updated_at timestamptz",
+        "job text, day date, spent_tokens int8, reserved_tokens int8, llm_calls int8, unusable_calls int8, cap_tokens int8, cap_reached_at timestamptz, updated_at timestamptz, reserved_until timestamptz",
     ),
     (
         "memories",
