@@ -40,7 +40,7 @@ immutable
 security invoker
 set search_path = public, pg_temp
 as $$
-    select '20261204003100_llm_reservation_hold'::text;
+    select '20261204003200_patch_commit_set_based'::text;
 $$;
 
 comment on function public.supacron_schema_version() is

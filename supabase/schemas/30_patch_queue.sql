@@ -86,9 +86,13 @@ declare
     v_round uuid[];
     v_tried integer := 0;
     v_round_size integer := 8;
+    v_characters uuid[] := '{}';
     v_picked bigint[] := '{}';
     v_jobs jsonb;
     v_exhausted jsonb := '[]'::jsonb;
+    v_conversation_ids uuid[];
+    v_character_ids uuid[];
+    v_states jsonb;
 begin
     if p_owner is null or btrim(p_owner) = '' or p_lease_seconds is null or p_lease_seconds < 1
        or p_max_jobs is null or p_max_jobs < 1 then
@@ -133,12 +137,14 @@ begin
         limit p_max_jobs * 2
     ) candidates;
 
-    -- 2. In rounds of 8, 16, 32, ... candidates, in order, until the batch is full: lock them
-    --    (another claimer holding one is skipped, never waited for), then, in a new statement
-    --    (a new snapshot), take the due prefix of each locked conversation that has no live
-    --    lease, whole conversations in order of their oldest open job. Locking only about the
-    --    conversations it takes (not every candidate) keeps a claim cheap and leaves the other
-    --    candidates to the runs that overlap it.
+    -- 2. In rounds of 8, 16, then 32 candidates, in order, until the batch is full: lock them
+    --    and the characters their open jobs patch (another claimer holding one is skipped, never
+    --    waited for), then, in a new statement (a new snapshot), take the due prefix of each
+    --    locked conversation that has no live lease and whose jobs' characters are locked here
+    --    and not under a live lease, whole conversations in order of their oldest open job.
+    --    Locking only about the conversations it takes (not every candidate) keeps a claim cheap
+    --    and leaves the other candidates to the runs that overlap it; locking the characters
+    --    keeps two overlapping claims from taking conversations of one character.
     while v_candidates is not null and v_tried < cardinality(v_candidates)
           and cardinality(v_picked) < p_max_jobs loop
         select coalesce(array_agg(c.id), '{}') into v_round
@@ -146,8 +152,17 @@ begin
               where cv.id = any(v_candidates[v_tried + 1 : v_tried + v_round_size])
               for no key update skip locked) c;
         v_tried := v_tried + v_round_size;
-        v_round_size := v_round_size * 2;
+        v_round_size := least(v_round_size * 2, 32);
         continue when cardinality(v_round) = 0;
+
+        select v_characters || coalesce(array_agg(ch.id), '{}') into v_characters
+        from (select c.id from public.characters c
+              where c.id = any(array(select j.character_id from public.patch_jobs j
+                                     where j.conversation_id = any(v_round)
+                                       and j.status <> 'done' and j.status <> 'dead'
+                                       and j.character_id is not null))
+                and c.id <> all(v_characters)
+              for no key update skip locked) ch;
 
         v_picked := v_picked || array(
             with open_jobs as (
@@ -169,8 +184,10 @@ begin
                        min(o.id) over (partition by o.conversation_id) as first_id
                 from open_jobs o
                 where not exists (select 1 from open_jobs b where b.conversation_id = o.conversation_id and b.live)
-                  and not exists (select 1 from open_jobs b join live_characters lc on lc.character_id = b.character_id
-                                  where b.conversation_id = o.conversation_id)
+                  and not exists (select 1 from open_jobs b
+                                  where b.conversation_id = o.conversation_id and b.character_id is not null
+                                    and (b.character_id <> all(v_characters)
+                                         or b.character_id in (select character_id from live_characters)))
             )
             select id from (
                 select id, row_number() over (order by first_id, id) as n from free where due_prefix
@@ -202,17 +219,24 @@ begin
                 lease_until = v_now + make_interval(secs => p_lease_seconds)
             where j.id = any(v_picked) and j.attempts < j.max_attempts
             returning j.id, j.conversation_id, j.character_id, j.patch, j.attempts, j.max_attempts
+        ),
+        answered as (
+            select cl.*, coalesce(cl.character_id, c.character_id) as effective_character_id
+            from claimed cl join public.conversations c on c.id = cl.conversation_id
         )
         select coalesce((select jsonb_agg(jsonb_build_object(
-                   'id', cl.id,
-                   'conversation_id', cl.conversation_id,
-                   'character_id', coalesce(cl.character_id, c.character_id),
-                   'patch', cl.patch,
-                   'attempts', cl.attempts,
-                   'max_attempts', cl.max_attempts) order by cl.id)
-                 from claimed cl join public.conversations c on c.id = cl.conversation_id), '[]'::jsonb),
-               coalesce((select jsonb_agg(e.id order by e.id) from exhausted e), '[]'::jsonb)
-        into v_jobs, v_exhausted;
+                   'id', a.id,
+                   'conversation_id', a.conversation_id,
+                   'character_id', a.effective_character_id,
+                   'patch', a.patch,
+                   'attempts', a.attempts,
+                   'max_attempts', a.max_attempts) order by a.id)
+                 from answered a), '[]'::jsonb),
+               coalesce((select jsonb_agg(e.id order by e.id) from exhausted e), '[]'::jsonb),
+               array(select distinct a.conversation_id from answered a),
+               array(select distinct a.effective_character_id from answered a
+                     where a.effective_character_id is not null)
+        into v_jobs, v_exhausted, v_conversation_ids, v_character_ids;
     end if;
 
     -- 4. Nothing taken: say how many jobs are still due (behind a live lease, or behind a failed
@@ -227,9 +251,11 @@ begin
                                             where status = 'processing' and lease_until < v_now));
     end if;
 
-    return jsonb_build_object('jobs', v_jobs, 'exhausted', v_exhausted) || public.read_patch_states(
-        array(select distinct (j->>'conversation_id')::uuid from jsonb_array_elements(v_jobs) j),
-        array(select distinct (j->>'character_id')::uuid from jsonb_array_elements(v_jobs) j));
+    -- One answer built once (the jobs are not parsed again for their ids).
+    v_states := public.read_patch_states(v_conversation_ids, v_character_ids);
+    return jsonb_build_object('jobs', v_jobs, 'exhausted', v_exhausted,
+                              'conversation_states', v_states->'conversation_states',
+                              'character_states', v_states->'character_states');
 end;
 $$;
 
@@ -261,7 +287,8 @@ comment on function public.read_patch_states(uuid[], uuid[]) is
     'State rows (with version) of the given conversations and characters.';
 
 -- The job: finish a batch. p_units is an array of units, each committed or refused alone
--- (a sub-transaction per unit):
+-- (set-based, a few statements whatever the number of units: the fenced jobs and the state rows
+-- are locked in key order, so concurrent batches never deadlock; then every write at once):
 --   {"action": "commit", "jobs": [ids],
 --    "states": [{"kind": "conversation"|"character", "id", "expected_version", "state", "run_state"}],
 --    "done": [ids], "dead": [{"id", "error"}]}
@@ -270,7 +297,8 @@ comment on function public.read_patch_states(uuid[], uuid[]) is
 --   {"action": "release", "jobs": [ids]}  -> pending again, the claim's attempt given back
 -- Every unit is fenced: all its jobs must be `processing` under p_owner, else "lease_lost" and
 -- nothing of it is written. A state row whose version moved gives "conflict": nothing of the
--- unit is written except attempts + 1 on its jobs (seed 000). Answers
+-- unit is written except attempts + 1 on its jobs (seed 000); so does a row that an earlier unit
+-- of the call writes (units never share rows; the first one wins). Answers
 --   [{"unit": index, "result": "committed"|"failed"|"released"|"conflict"|"lease_lost",
 --     "dead": [ids]}]  (dead: jobs that became dead in this call)
 create or replace function public.commit_patch_batch(p_owner text, p_units jsonb, p_now timestamptz default null)
@@ -281,92 +309,185 @@ set search_path = public, pg_temp
 as $$
 declare
     v_now timestamptz := coalesce(p_now, now());
-    v_unit jsonb;
-    v_index integer := -1;
-    v_jobs bigint[];
-    v_state jsonb;
-    v_rows integer;
-    v_dead bigint[];
-    v_results jsonb := '[]'::jsonb;
+    v_action text;
+    v_fenced bigint[];
+    v_lost integer[];
+    v_conversations uuid[];
+    v_characters uuid[];
+    v_current jsonb;
+    v_conflict integer[];
+    v_results jsonb;
 begin
-    for v_unit in select value from jsonb_array_elements(p_units) loop
-        v_index := v_index + 1;
-        v_jobs := array(select jsonb_array_elements_text(v_unit->'jobs')::bigint);
-        v_dead := '{}';
-        begin
-            -- Fence: every job of the unit still leased by this run (and locked until commit).
-            select count(*) into v_rows from (
-                select 1 from public.patch_jobs
-                where id = any(v_jobs) and status = 'processing' and lease_owner = p_owner
-                for update) fenced;
-            if v_rows <> cardinality(v_jobs) then
-                raise exception 'lease lost' using errcode = 'SC001';
-            end if;
+    select u->>'action' into v_action
+    from jsonb_array_elements(p_units) u
+    where (u->>'action') is distinct from 'commit' and (u->>'action') is distinct from 'fail'
+      and (u->>'action') is distinct from 'release'
+    limit 1;
+    if found then
+        raise exception 'commit_patch_batch: unknown action %', v_action using errcode = '22023';
+    end if;
 
-            if v_unit->>'action' = 'commit' then
-                for v_state in select value from jsonb_array_elements(coalesce(v_unit->'states', '[]')) loop
-                    if v_state->>'kind' = 'conversation' then
-                        update public.conversation_states
-                        set state = v_state->'state', run_state = v_state->'run_state', version = version + 1
-                        where conversation_id = (v_state->>'id')::uuid
-                          and version = (v_state->>'expected_version')::bigint;
-                    else
-                        update public.character_states
-                        set state = v_state->'state', run_state = v_state->'run_state', version = version + 1
-                        where character_id = (v_state->>'id')::uuid
-                          and version = (v_state->>'expected_version')::bigint;
-                    end if;
-                    get diagnostics v_rows = row_count;
-                    if v_rows = 0 then
-                        raise exception 'version conflict' using errcode = 'SC002';
-                    end if;
-                end loop;
-                update public.patch_jobs
-                set status = 'done', finished_at = v_now, lease_owner = null, lease_until = null,
-                    error_kind = null, last_error = null
-                where id in (select jsonb_array_elements_text(coalesce(v_unit->'done', '[]'))::bigint)
-                  and id = any(v_jobs);
-                with dead as (
-                    update public.patch_jobs j
-                    set status = 'dead', finished_at = v_now, lease_owner = null, lease_until = null,
-                        error_kind = 'permanent', last_error = d->>'error'
-                    from jsonb_array_elements(coalesce(v_unit->'dead', '[]')) d
-                    where j.id = (d->>'id')::bigint and j.id = any(v_jobs)
-                    returning j.id)
-                select coalesce(array_agg(id), '{}') into v_dead from dead;
-                v_results := v_results || jsonb_build_object('unit', v_index, 'result', 'committed', 'dead', to_jsonb(v_dead));
-            elsif v_unit->>'action' = 'fail' then
-                with failed as (
-                    update public.patch_jobs
-                    set status = case when attempts >= max_attempts then 'dead' else 'failed' end,
-                        finished_at = case when attempts >= max_attempts then v_now end,
-                        error_kind = 'conflict', last_error = v_unit->>'error',
-                        run_after = coalesce((v_unit->>'run_after')::timestamptz, v_now),
-                        lease_owner = null, lease_until = null
-                    where id = any(v_jobs)
-                    returning id, status)
-                select coalesce(array_agg(id) filter (where status = 'dead'), '{}') into v_dead from failed;
-                v_results := v_results || jsonb_build_object('unit', v_index, 'result', 'failed', 'dead', to_jsonb(v_dead));
-            elsif v_unit->>'action' = 'release' then
-                update public.patch_jobs
-                set status = 'pending', attempts = greatest(attempts - 1, 0), lease_owner = null, lease_until = null
-                where id = any(v_jobs);
-                v_results := v_results || jsonb_build_object('unit', v_index, 'result', 'released', 'dead', '[]'::jsonb);
-            else
-                raise exception 'commit_patch_batch: unknown action %', v_unit->>'action' using errcode = '22023';
-            end if;
-        exception
-            when sqlstate 'SC001' then
-                v_results := v_results || jsonb_build_object('unit', v_index, 'result', 'lease_lost', 'dead', '[]'::jsonb);
-            when sqlstate 'SC002' then
-                -- The unit's writes were rolled back; count the attempt (seed 000).
-                update public.patch_jobs
-                set attempts = attempts + 1, error_kind = 'conflict',
-                    last_error = 'version conflict: the state changed while the patch was applied; retrying'
-                where id = any(v_jobs) and status = 'processing' and lease_owner = p_owner;
-                v_results := v_results || jsonb_build_object('unit', v_index, 'result', 'conflict', 'dead', '[]'::jsonb);
-        end;
-    end loop;
+    -- 1. Fence: lock every job the units name that this run still leases (until commit).
+    select coalesce(array_agg(id), '{}') into v_fenced
+    from (select j.id from public.patch_jobs j
+          where j.id = any(array(select (e)::bigint
+                                 from jsonb_array_elements(p_units) u,
+                                      jsonb_array_elements_text(u->'jobs') e))
+            and j.status = 'processing' and j.lease_owner = p_owner
+          order by j.id
+          for update) fenced;
+
+    -- A unit whose jobs are not all fenced lost its lease (a job named by two units belongs
+    -- to the first).
+    with unit_jobs as (
+        select (u.n - 1)::integer as unit, (e)::bigint as id
+        from jsonb_array_elements(p_units) with ordinality u(body, n),
+             jsonb_array_elements_text(u.body->'jobs') e
+    ),
+    first_unit as (select id, min(unit) as unit from unit_jobs group by id)
+    select coalesce(array_agg(unit), '{}') into v_lost
+    from (select uj.unit
+          from unit_jobs uj join first_unit f on f.id = uj.id
+          group by uj.unit
+          having count(*) <> count(distinct uj.id) filter (where f.unit = uj.unit and uj.id = any(v_fenced))
+         ) lost;
+
+    -- 2. The state rows the fenced commit units write, locked in key order (no deadlock between
+    --    batches), and their current versions.
+    with writes as (
+        select s->>'kind' as kind, (s->>'id')::uuid as id
+        from jsonb_array_elements(p_units) with ordinality u(body, n),
+             jsonb_array_elements(coalesce(u.body->'states', '[]')) s
+        where u.body->>'action' = 'commit' and (u.n - 1)::integer <> all(v_lost)
+    )
+    select array(select id from writes where kind = 'conversation'),
+           array(select id from writes where kind is distinct from 'conversation')
+    into v_conversations, v_characters;
+
+    select coalesce(jsonb_object_agg('conversation:' || id, version), '{}') into v_current
+    from (select conversation_id as id, version from public.conversation_states
+          where conversation_id = any(v_conversations)
+          order by conversation_id
+          for no key update) c;
+    select v_current || coalesce(jsonb_object_agg('character:' || id, version), '{}') into v_current
+    from (select character_id as id, version from public.character_states
+          where character_id = any(v_characters)
+          order by character_id
+          for no key update) c;
+
+    -- A commit unit conflicts if a row it writes is missing or moved on, or is written by an
+    -- earlier unit of this batch.
+    with writes as (
+        select (u.n - 1)::integer as unit, s.n as pos,
+               case when s.body->>'kind' = 'conversation' then 'conversation:' else 'character:' end
+                   || (s.body->>'id')::uuid as key,
+               (s.body->>'expected_version')::bigint as expected
+        from jsonb_array_elements(p_units) with ordinality u(body, n),
+             jsonb_array_elements(coalesce(u.body->'states', '[]')) with ordinality s(body, n)
+        where u.body->>'action' = 'commit' and (u.n - 1)::integer <> all(v_lost)
+    )
+    select coalesce(array_agg(distinct w.unit), '{}') into v_conflict
+    from writes w
+    where (v_current->>w.key)::bigint is distinct from w.expected
+       or exists (select 1 from writes e where e.key = w.key and (e.unit, e.pos) < (w.unit, w.pos));
+
+    -- 3. Every write at once (the units' rows are disjoint: a job or state row belongs to one
+    --    unit), and one result per unit.
+    with units as (
+        select (u.n - 1)::integer as unit, u.body,
+               case when (u.n - 1)::integer = any(v_lost) then 'lease_lost'
+                    when (u.n - 1)::integer = any(v_conflict) then 'conflict'
+                    else u.body->>'action' end as outcome,
+               array(select (e)::bigint from jsonb_array_elements_text(u.body->'jobs') e) as jobs
+        from jsonb_array_elements(p_units) with ordinality u(body, n)
+    ),
+    states as (
+        select s->>'kind' as kind, (s->>'id')::uuid as id, s->'state' as state, s->'run_state' as run_state
+        from units, jsonb_array_elements(coalesce(units.body->'states', '[]')) s
+        where units.outcome = 'commit'
+    ),
+    conversation_writes as (
+        update public.conversation_states t
+        set state = w.state, run_state = w.run_state, version = t.version + 1
+        from states w
+        where w.kind = 'conversation' and t.conversation_id = w.id
+          and t.conversation_id = any(v_conversations)
+        returning 1
+    ),
+    character_writes as (
+        update public.character_states t
+        set state = w.state, run_state = w.run_state, version = t.version + 1
+        from states w
+        where w.kind is distinct from 'conversation' and t.character_id = w.id
+          and t.character_id = any(v_characters)
+        returning 1
+    ),
+    dead_jobs as (
+        select units.unit, (d->>'id')::bigint as id, d->>'error' as error
+        from units, jsonb_array_elements(coalesce(units.body->'dead', '[]')) d
+        where units.outcome = 'commit' and (d->>'id')::bigint = any(units.jobs)
+    ),
+    done_jobs as (
+        select (e)::bigint as id
+        from units, jsonb_array_elements_text(coalesce(units.body->'done', '[]')) e
+        where units.outcome = 'commit' and (e)::bigint = any(units.jobs)
+        except
+        select id from dead_jobs
+    ),
+    done as (
+        update public.patch_jobs j
+        set status = 'done', finished_at = v_now, lease_owner = null, lease_until = null,
+            error_kind = null, last_error = null
+        where j.id = any(array(select id from done_jobs))
+        returning 1
+    ),
+    dead as (
+        update public.patch_jobs j
+        set status = 'dead', finished_at = v_now, lease_owner = null, lease_until = null,
+            error_kind = 'permanent', last_error = d.error
+        from dead_jobs d
+        where j.id = d.id and j.id = any(array(select id from dead_jobs))
+        returning d.unit, j.id
+    ),
+    failed as (
+        update public.patch_jobs j
+        set status = case when j.attempts >= j.max_attempts then 'dead' else 'failed' end,
+            finished_at = case when j.attempts >= j.max_attempts then v_now end,
+            error_kind = 'conflict', last_error = u.body->>'error',
+            run_after = coalesce((u.body->>'run_after')::timestamptz, v_now),
+            lease_owner = null, lease_until = null
+        from units u
+        where u.outcome = 'fail' and j.id = any(u.jobs)
+          and j.id = any(array(select unnest(jobs) from units where outcome = 'fail'))
+        returning u.unit, j.id, j.status
+    ),
+    released as (
+        update public.patch_jobs j
+        set status = 'pending', attempts = greatest(j.attempts - 1, 0), lease_owner = null, lease_until = null
+        where j.id = any(array(select unnest(jobs) from units where outcome = 'release'))
+        returning 1
+    ),
+    conflicted as (
+        -- The unit's writes are not made; count the attempt (seed 000).
+        update public.patch_jobs j
+        set attempts = j.attempts + 1, error_kind = 'conflict',
+            last_error = 'version conflict: the state changed while the patch was applied; retrying'
+        where j.id = any(array(select unnest(jobs) from units where outcome = 'conflict'))
+          and j.status = 'processing' and j.lease_owner = p_owner
+        returning 1
+    )
+    select coalesce(jsonb_agg(jsonb_build_object(
+               'unit', u.unit,
+               'result', case u.outcome when 'commit' then 'committed' when 'fail' then 'failed'
+                                        when 'release' then 'released' else u.outcome end,
+               'dead', case u.outcome
+                           when 'commit' then coalesce((select jsonb_agg(d.id) from dead d where d.unit = u.unit), '[]')
+                           when 'fail' then coalesce((select jsonb_agg(f.id) from failed f
+                                                      where f.unit = u.unit and f.status = 'dead'), '[]')
+                           else '[]' end)
+             order by u.unit), '[]'::jsonb)
+    into v_results
+    from units u;
     return v_results;
 end;
 $$;
