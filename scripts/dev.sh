@@ -147,8 +147,11 @@ start_rest() {
     # authenticated or service_role per request.
     local rest_db_url
     rest_db_url="$(scripts/db.sh authenticator-url "$DB_URL")"
+    # Emptied here, not only by the redirection below: that one happens in the background
+    # child, so the wait could still read a previous run's "listening" line (and its port).
+    : >"$log"
     $SETSID "$POSTGREST_BIN" --db-uri "$rest_db_url" --host 127.0.0.1 --port "$port" \
-        --secret-api-key "$SERVICE_KEY" >"$log" 2>&1 &
+        --secret-api-key "$SERVICE_KEY" >>"$log" 2>&1 &
     STARTED_PIDS+=("$!")
     # Wait for the whole URL, not the start of the line: a line read while it is being written
     # would make the extraction below fail (and, under set -e, end this script silently).
