@@ -1,4 +1,4 @@
--- 20261204000100_cold_start_sql.sql: the status report and a run's opening request, cheaper
+-- 20261204001500_cold_start_sql.sql: the status report and a run's opening request, cheaper
 -- (issue #20, cold start). Same answers; measured in docs/performance.md (Round 2).
 --   cron_run_summary_at   the last tick is computed once per job (offset 0: pulled up, every
 --                         use of tick.at called cron_previous_tick again), and the
@@ -12,8 +12,11 @@
 --   begin_cron_run        forces generic plans (its range conditions on v_now were planned
 --                         anew on every call); cron_job_pending keeps the default for the
 --                         app's tables
---   supacron_schema_version   unchanged: 20261204001000_patch_claim_in_rounds (landed
---                         first) sorts after this one and sets it (tests/it/schema_version.rs)
+--   supacron_schema_version   unchanged here: later migrations set it (tests/it/schema_version.rs).
+--                         Named 20261204000100 when it landed; renamed the same day to sort
+--                         after 20261204001000, which landed first (every statement here is
+--                         idempotent, so a database that applied it under the old name only
+--                         applies it again).
 -- Written from `scripts/db.sh diff` (docs/development.md "Changing the schema").
 
 create index if not exists cron_runs_scheduled_at_idx on public.cron_runs (job, scheduled_at)
