@@ -108,11 +108,7 @@ async fn run_command(args: RunArgs, config: &'static Config) -> u8 {
 async fn check_command(args: CheckArgs, config: &'static Config) -> u8 {
     let (text, source) = match vercel_json::read(args.vercel_json.as_deref()) {
         Ok(read) => read,
-        Err(error) => {
-            println!("error: {error}");
-            println!("supacron check: could not check this project");
-            return supacron::check::EXIT_USAGE;
-        }
+        Err(error) => return could_not_check(error, supacron::check::EXIT_USAGE),
     };
     // The schedules as `supacron scheduler` and Vercel read them (expressions, time zones,
     // jitter); a file that does not even read is reported by the check itself.
@@ -154,11 +150,17 @@ async fn check_command(args: CheckArgs, config: &'static Config) -> u8 {
             report.exit_code()
         }
         Err(error) => {
-            println!("error: {error}");
-            println!("supacron check: could not check this project");
-            error.exit_code()
+            let code = error.exit_code();
+            could_not_check(error, code)
         }
     }
+}
+
+/// `supacron check`'s answer when it cannot check at all: the reason and `code`.
+fn could_not_check(error: impl std::fmt::Display, code: u8) -> u8 {
+    println!("error: {error}");
+    println!("supacron check: could not check this project");
+    code
 }
 
 async fn serve_command(args: ServeArgs, config: &'static Config) -> u8 {
