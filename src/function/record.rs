@@ -114,6 +114,12 @@ impl<'a> Recorder<'a> {
                 ),
                 ("p_duration_ms", json!(self.elapsed_ms())),
                 ("p_keep_days", json!(self.keep_days)),
+                // Sets the run's deadline: a budget longer than maxDuration (`supacron serve`,
+                // `supacron run`) must not make a working run look killed.
+                (
+                    "p_budget_secs",
+                    json!(self.ctx.budget().as_secs().min(i32::MAX as u64)),
+                ),
             ]
             .map(|(k, v)| (k.to_string(), v)),
         );

@@ -40,7 +40,7 @@ immutable
 security invoker
 set search_path = public, pg_temp
 as $$
-    select '20261204003200_patch_commit_set_based'::text;
+    select '20261204010000_run_deadline'::text;
 $$;
 
 comment on function public.supacron_schema_version() is

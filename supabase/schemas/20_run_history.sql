@@ -35,7 +35,8 @@ create table if not exists public.cron_runs (
     dry_run        boolean not null default false,
     schedule_name  text check (char_length(schedule_name) <= 256),
     execution_id   text check (char_length(execution_id) <= 256),
-    scheduled_at   timestamptz
+    scheduled_at   timestamptz,
+    deadline_at    timestamptz
 );
 
 comment on table public.cron_runs is 'One row per job invocation; counts is the run''s result.';
@@ -44,6 +45,7 @@ comment on column public.cron_runs.dry_run is '?dry_run=1: recorded, ignored by 
 comment on column public.cron_runs.schedule_name is 'The Vercel schedule''s name (ce-vssschedulename or vercel.json), if any.';
 comment on column public.cron_runs.execution_id is 'The schedule execution id (ce-id): the same for every delivery of one occurrence.';
 comment on column public.cron_runs.scheduled_at is 'When the clock meant the run to start (ce-vssscheduledat, the scheduler''s slot).';
+comment on column public.cron_runs.deadline_at is 'The latest a running run can end: its start plus the longer of its time budget and maxDuration (null: maxDuration from cron_schedules).';
 
 -- Per job by start time (summary, retention); the timeline by start time; the sweep of
 -- unfinished runs by status.
@@ -381,10 +383,12 @@ insert into public.cron_schedules (job, path, schedule, max_duration_secs) value
 on conflict (job) do nothing;
 
 -- Keeps p_job's cron_schedules row equal to what the code says (when given; read first, written
--- only when it differs: once per deployment) and marks its runs still `running` past
--- maxDuration + 60 s as error. The run history is committed asynchronously
--- (synchronous_commit = off for this transaction): a PostgreSQL crash can lose the run rows of
--- the last ~0.6 s, never a job's effects, which are committed by their own requests.
+-- only when it differs: once per deployment) and marks its runs still `running` 60 s past
+-- their deadline as error (deadline_at: a run's own time budget when longer than maxDuration,
+-- as `supacron serve` and `supacron run` may have; maxDuration for a row without one). The
+-- run history is committed asynchronously (synchronous_commit = off for this transaction): a
+-- PostgreSQL crash can lose the run rows of the last ~0.6 s, never a job's effects, which are
+-- committed by their own requests.
 create or replace function public.cron_run_housekeeping(
     p_job text,
     p_schedule text,
@@ -426,13 +430,19 @@ begin
     end if;
     update public.cron_runs
     set status = 'error',
-        finished_at = started_at + make_interval(secs => v_max),
-        error = format('the run''s end was never recorded within maxDuration (%s s) + 60 s: it was killed '
+        finished_at = coalesce(deadline_at, started_at + make_interval(secs => v_max)),
+        error = format('the run''s end was never recorded within %s + 60 s: it was killed '
                        'at maxDuration, the process died, or it answered but could not write its end '
                        '(Supabase unreachable); its answer and counts are in the function''s log line '
-                       'for its run_id', v_max)
+                       'for its run_id',
+                       case when deadline_at is null
+                                 or deadline_at <= started_at + make_interval(secs => v_max)
+                            then format('maxDuration (%s s)', v_max)
+                            else format('its time budget (%s s)',
+                                        round(extract(epoch from deadline_at - started_at))) end)
     where job = p_job and status = 'running'
-      and started_at < p_now - make_interval(secs => v_max + 60);
+      and coalesce(deadline_at, started_at + make_interval(secs => v_max))
+          < p_now - interval '60 seconds';
     perform set_config('synchronous_commit', 'off', true);
 end;
 $$;
@@ -494,6 +504,7 @@ comment on function public.cron_job_pending(text, jsonb, timestamptz) is
 
 -- A function invocation starts (see the header). p_idle = {"work": {...}, "counts": {...}}
 -- asks for the idle check; without it (dry runs) the run is always recorded as running.
+-- p_budget_secs, the run's time budget, sets its deadline_at (with maxDuration, the longer).
 -- Its statements and the housekeeping's use their generic plans (PostgreSQL would otherwise
 -- plan the range conditions on v_now anew on every call: ~0.06 ms of a ~0.24 ms call);
 -- cron_job_pending's counts over the app's tables keep the default.
@@ -515,7 +526,8 @@ create or replace function public.begin_cron_run(
     p_schedule_name text default null,
     p_execution_id text default null,
     p_scheduled_at timestamptz default null,
-    p_clock_name text default null
+    p_clock_name text default null,
+    p_budget_secs integer default null
 )
 returns jsonb
 language plpgsql
@@ -543,7 +555,7 @@ begin
         v_idle := v_pending = 0;
         insert into public.cron_runs
             (run_id, job, trigger, dry_run, deployment_id, status, started_at, finished_at,
-             duration_ms, counts, schedule_name, execution_id, scheduled_at)
+             duration_ms, counts, schedule_name, execution_id, scheduled_at, deadline_at)
         values
             (p_run_id, p_job, p_trigger, coalesce(p_dry_run, false), p_deployment_id,
              case when v_idle then 'ok' else 'running' end,
@@ -552,7 +564,11 @@ begin
              case when v_idle then v_now end,
              case when v_idle then greatest(p_duration_ms, 0) end,
              case when v_idle then coalesce(p_idle -> 'counts', '{}') else '{}' end,
-             p_schedule_name, p_execution_id, p_scheduled_at)
+             p_schedule_name, p_execution_id, p_scheduled_at,
+             case when v_idle is not true and p_budget_secs is not null
+                  then v_now + make_interval(secs => greatest(p_budget_secs,
+                                                              coalesce(p_max_duration_secs, 0)))
+             end)
         on conflict (job, execution_id) where execution_id is not null and status <> 'duplicate'
         do nothing
         returning run_id into v_inserted;
@@ -583,7 +599,7 @@ begin
 end;
 $$;
 
-comment on function public.begin_cron_run(uuid, text, text, boolean, text, text, text, integer, jsonb, integer, integer, timestamptz, text, integer, text, text, timestamptz, text) is
+comment on function public.begin_cron_run(uuid, text, text, boolean, text, text, text, integer, jsonb, integer, integer, timestamptz, text, integer, text, text, timestamptz, text, integer) is
     'Opens a job run: housekeeping; a repeated execution id is recorded as duplicate; finished when idle, else running.';
 
 -- A function invocation ends. Sets the run's outcome, or inserts the whole row when its start

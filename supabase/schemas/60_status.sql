@@ -15,7 +15,8 @@
 
 -- Per job (every scheduled job, and any other job with runs): its latest run, its latest
 -- completed run (ok or partial), and the last 24 hours. Dry runs are left out. A run still
--- `running` past maxDuration + 60 s is shown as `error` (it did not finish).
+-- `running` 60 s past its deadline (deadline_at: its time budget when longer than maxDuration;
+-- maxDuration for a row without one) is shown as `error` (it did not finish).
 -- last_expected_tick: the newest tick of the schedule at or before p_now - tick_grace;
 -- last_tick_missing: that tick came after the schedule was registered and no scheduled run
 -- (Vercel Cron or supacron's scheduler; manual runs do not count) started since a minute
@@ -57,16 +58,25 @@ begin
         s.schedule,
         latest.run_id,
         case when latest.status = 'running'
-                  and latest.started_at < v_now - make_interval(secs => coalesce(s.max_duration_secs, 300) + 60)
+                  and coalesce(latest.deadline_at,
+                               latest.started_at + make_interval(secs => coalesce(s.max_duration_secs, 300)))
+                      < v_now - interval '60 seconds'
              then 'error' else latest.status end,
         latest.trigger,
         latest.started_at,
         latest.finished_at,
         latest.duration_ms,
         case when latest.status = 'running'
-                  and latest.started_at < v_now - make_interval(secs => coalesce(s.max_duration_secs, 300) + 60)
-             then format('the run''s end is not recorded and maxDuration (%s s) has passed: it was killed, the process died, or it could not write its end (see its log line)',
-                         coalesce(s.max_duration_secs, 300))
+                  and coalesce(latest.deadline_at,
+                               latest.started_at + make_interval(secs => coalesce(s.max_duration_secs, 300)))
+                      < v_now - interval '60 seconds'
+             then format('the run''s end is not recorded and %s has passed: it was killed, the process died, or it could not write its end (see its log line)',
+                         case when latest.deadline_at is null
+                                   or latest.deadline_at <= latest.started_at
+                                      + make_interval(secs => coalesce(s.max_duration_secs, 300))
+                              then format('maxDuration (%s s)', coalesce(s.max_duration_secs, 300))
+                              else format('its time budget (%s s)',
+                                          round(extract(epoch from latest.deadline_at - latest.started_at))) end)
              else latest.error end,
         latest.counts,
         (select r.started_at from public.cron_runs r
@@ -76,7 +86,9 @@ begin
         exists (select 1 from public.cron_runs r
                 where r.job = j.job and r.status = 'running' and not r.dry_run
                   and r.started_at <= v_now
-                  and r.started_at >= v_now - make_interval(secs => coalesce(s.max_duration_secs, 300) + 60)),
+                  and coalesce(r.deadline_at,
+                               r.started_at + make_interval(secs => coalesce(s.max_duration_secs, 300)))
+                      >= v_now - interval '60 seconds'),
         day.runs,
         day.failures,
         day.skipped,
@@ -107,7 +119,9 @@ begin
         select count(*) as runs,
                count(*) filter (where r.status = 'error'
                                    or (r.status = 'running'
-                                       and r.started_at < v_now - make_interval(secs => coalesce(s.max_duration_secs, 300) + 60)))
+                                       and coalesce(r.deadline_at,
+                                                    r.started_at + make_interval(secs => coalesce(s.max_duration_secs, 300)))
+                                           < v_now - interval '60 seconds'))
                    as failures,
                count(*) filter (where r.status = 'skipped') as skipped,
                (percentile_cont(0.5) within group (order by r.duration_ms))::integer as p50,
@@ -388,8 +402,9 @@ begin
             'timeline', case when p_timeline then
                 coalesce((select jsonb_agg(jsonb_build_array(r.job, r.started_at,
                                      case when r.status = 'running'
-                                               and r.started_at < coalesce(p_now, now())
-                                                   - make_interval(secs => coalesce(s.max_duration_secs, 300) + 60)
+                                               and coalesce(r.deadline_at,
+                                                            r.started_at + make_interval(secs => coalesce(s.max_duration_secs, 300)))
+                                                   < coalesce(p_now, now()) - interval '60 seconds'
                                           then 'error' else r.status end)
                                  order by r.started_at)
                           from public.cron_runs r

@@ -94,7 +94,7 @@ begin
     foreach f in array array[
         'public.acquire_job_lock(text,text,integer,timestamp with time zone)',
         'public.advance_schedules(jsonb,timestamp with time zone)',
-        'public.begin_cron_run(uuid,text,text,boolean,text,text,text,integer,jsonb,integer,integer,timestamp with time zone,text,integer,text,text,timestamp with time zone,text)',
+        'public.begin_cron_run(uuid,text,text,boolean,text,text,text,integer,jsonb,integer,integer,timestamp with time zone,text,integer,text,text,timestamp with time zone,text,integer)',
         'public.claim_patch_batch(text,integer,integer,timestamp with time zone)',
         'public.commit_memory(uuid,bigint,bigint,bigint,text,jsonb,text,integer,integer)',
         'public.commit_patch_batch(text,jsonb,timestamp with time zone)',

@@ -488,6 +488,130 @@ async fn a_run_killed_at_max_duration_is_marked_error_by_the_next_start() {
     assert_eq!(rows[&run_id(&response)]["status"], "ok");
 }
 
+/// `cron_run_summary_at(now() + after)` for patch: (last_status, running, last_error).
+async fn patch_verdict_after(env: &TestEnv, after: &str) -> (String, bool, String) {
+    let row = env
+        .db
+        .client
+        .query_one(
+            &format!(
+                "select last_status, running, coalesce(last_error, '') \
+                 from cron_run_summary_at(now() + interval '{after}') where job = 'patch'"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+/// `supacron serve` and `run` take any `SUPACRON_TIME_BUDGET_SECS`: a patch run given 600 s
+/// is still working long after patch's maxDuration (60 s) + 60 s. Neither the next run's
+/// housekeeping nor the status summary (whose verdict the alert webhook posts) may call it
+/// killed until its own budget + 60 s has passed; a run with the deployed budget still is
+/// after maxDuration + 60 s.
+#[tokio::test]
+async fn a_run_with_a_budget_longer_than_max_duration_is_not_called_killed_while_it_works() {
+    let env = TestEnv::start().await;
+    let config = config(&env, &[]);
+    let db = supabase(&env);
+    let ctx = RunContext::new(
+        Uuid::new_v4(),
+        Job::Patch,
+        Trigger::Scheduler,
+        false,
+        Duration::from_secs(600),
+    );
+    let recorder = Recorder::new(&db, &ctx, &config, &NO_FACTS);
+    assert_eq!(recorder.begin(None).await.unwrap(), Begun::Running);
+    let deadline: f64 = env
+        .db
+        .client
+        .query_one(
+            "select extract(epoch from deadline_at - started_at)::float8 from cron_runs where run_id = $1",
+            &[&ctx.run_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(deadline, 600.0, "the deadline is the run's own budget");
+
+    // Ten minutes on: past maxDuration + 60 s, within the budget.
+    let (status, running, _) = patch_verdict_after(&env, "10 minutes").await;
+    assert_eq!((status.as_str(), running), ("running", true));
+    let posts: Value = env
+        .db
+        .client
+        .query_one(
+            "select cron_alert_sweep(now() + interval '10 minutes')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    // (Ten minutes on, the ticks nobody ran are missing: that alert is right.)
+    let failed: Vec<&Value> = posts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["reason"].as_str().unwrap().starts_with("last run failed"))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "no alert for a run that is working: {failed:?}"
+    );
+    env.db
+        .client
+        .execute(
+            "select cron_run_housekeeping('patch', null, null, null, now() + interval '10 minutes')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(runs(&env).await[&ctx.run_id]["status"], "running");
+
+    // Eleven minutes and a bit: its budget + 60 s has passed.
+    let (status, running, error) = patch_verdict_after(&env, "661 seconds").await;
+    assert_eq!((status.as_str(), running), ("error", false));
+    assert!(
+        error.contains("its time budget (600 s) has passed"),
+        "{error}"
+    );
+    env.db
+        .client
+        .execute(
+            "select cron_run_housekeeping('patch', null, null, null, now() + interval '661 seconds')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let row = &runs(&env).await[&ctx.run_id];
+    assert_eq!(row["status"], "error");
+    assert!(
+        row["error"]
+            .as_str()
+            .unwrap()
+            .contains("never recorded within its time budget (600 s) + 60 s"),
+        "{row}"
+    );
+
+    // A run with the deployed budget (54 s of 60 s) is judged by maxDuration, as before.
+    let short = RunContext::new(
+        Uuid::new_v4(),
+        Job::Patch,
+        Trigger::VercelCron,
+        false,
+        Duration::from_secs(54),
+    );
+    let recorder = Recorder::new(&db, &short, &config, &NO_FACTS);
+    assert_eq!(recorder.begin(None).await.unwrap(), Begun::Running);
+    let (status, running, _) = patch_verdict_after(&env, "119 seconds").await;
+    assert_eq!((status.as_str(), running), ("running", true));
+    let (status, _, error) = patch_verdict_after(&env, "121 seconds").await;
+    assert_eq!(status, "error");
+    assert!(error.contains("maxDuration (60 s) has passed"), "{error}");
+}
+
 #[tokio::test]
 async fn a_failure_to_record_never_changes_the_answer() {
     let env = TestEnv::start().await;
@@ -495,7 +619,7 @@ async fn a_failure_to_record_never_changes_the_answer() {
     env.db
         .client
         .batch_execute(
-            "revoke execute on function begin_cron_run(uuid, text, text, boolean, text, text, text, integer, jsonb, integer, integer, timestamptz, text, integer, text, text, timestamptz, text) from service_role;
+            "revoke execute on function begin_cron_run(uuid, text, text, boolean, text, text, text, integer, jsonb, integer, integer, timestamptz, text, integer, text, text, timestamptz, text, integer) from service_role;
              revoke execute on function finish_cron_run(uuid, text, text, text, integer, jsonb, text, boolean, text, integer, timestamptz, text, text, integer, text, integer, text, text, timestamptz, text) from service_role;",
         )
         .await

@@ -48,7 +48,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ),
     (
         "cron_runs",
-        "id int8, run_id uuid, job text, trigger text, status text, started_at timestamptz, finished_at timestamptz, duration_ms int4, counts jsonb, error text, deployment_id text, dry_run bool, schedule_name text, execution_id text, scheduled_at timestamptz",
+        "id int8, run_id uuid, job text, trigger text, status text, started_at timestamptz, finished_at timestamptz, duration_ms int4, counts jsonb, error text, deployment_id text, dry_run bool, schedule_name text, execution_id text, scheduled_at timestamptz, deadline_at timestamptz",
     ),
     (
         "cron_schedules",
