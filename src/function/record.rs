@@ -65,7 +65,7 @@ impl<'a> Recorder<'a> {
     /// The arguments every write takes: the job's clock and what the clock said.
     fn clock_args(&self) -> Map<String, Value> {
         let job = self.ctx.job;
-        let clock = job.clock();
+        let clock = self.facts.schedule.as_ref().or(job.clock());
         let args = json!({
             "p_schedule": clock.map(|c| c.expression.as_str()),
             "p_timezone": clock.map(|c| c.timezone.as_str()),

@@ -12,6 +12,7 @@ use http::{HeaderMap, Method, Uri, header};
 use crate::auth;
 use crate::invocation::Trigger;
 use crate::jobs::catalog::Job;
+use crate::schedules::Clock;
 
 /// The parts of an HTTP request a function looks at.
 #[derive(Clone, Debug)]
@@ -32,6 +33,9 @@ pub struct FunctionRequest {
     pub time_budget: Option<Duration>,
     /// The tick this run is for, when the caller knows it (the in-process scheduler).
     pub scheduled_at: Option<DateTime<Utc>>,
+    /// The schedule this run is for, when it is not the one built into the binary (the
+    /// in-process scheduler reading `--vercel-json FILE`); `None`: the built-in one.
+    pub schedule: Option<Clock>,
     /// Made inside this process ([`FunctionRequest::in_process`]): credentials are not
     /// checked. Private, so an HTTP request can never claim it.
     in_process: bool,
@@ -54,6 +58,9 @@ pub struct ClockFacts {
     pub execution_id: Option<String>,
     /// When the run was meant to start (`ce-vssscheduledat`; `supacron scheduler`'s tick).
     pub scheduled_at: Option<DateTime<Utc>>,
+    /// The schedule the run records (`cron_schedules`), when it is not the job's built-in
+    /// one ([`FunctionRequest::schedule`]).
+    pub schedule: Option<Clock>,
 }
 
 impl FunctionRequest {
@@ -67,6 +74,7 @@ impl FunctionRequest {
             trigger: None,
             time_budget: None,
             scheduled_at: None,
+            schedule: None,
             in_process: false,
         }
     }
@@ -122,7 +130,8 @@ impl FunctionRequest {
 
     /// What the clock said about this run, for `job`'s record: a dispatch's `ce-*` headers
     /// (also on a path target, should Vercel send them), else the schedule name of the job's
-    /// `schedules` entry for a request from Vercel's clock, and the scheduled time from
+    /// `schedules` entry for a request from a clock (Vercel's or `supacron scheduler`, whose
+    /// entry [`FunctionRequest::schedule`] may carry), and the scheduled time from
     /// `x-supacron-scheduled-at` (`supacron scheduler --target`) or the in-process tick. Read
     /// only for admitted requests. Unusable values (too long, not a time) are left out.
     pub fn clock_facts(&self, job: Job) -> ClockFacts {
@@ -137,16 +146,22 @@ impl FunctionRequest {
                 .and_then(|v| DateTime::parse_from_rfc3339(v.trim()).ok())
                 .map(|t| t.with_timezone(&Utc))
         };
-        let from_vercel = matches!(
+        let from_a_clock = matches!(
             self.trigger(),
-            Trigger::VercelCron | Trigger::VercelSchedule
+            Trigger::VercelCron | Trigger::VercelSchedule | Trigger::Scheduler
         );
         ClockFacts {
             schedule_name: text("ce-vssschedulename").or_else(|| {
-                from_vercel
-                    .then(|| job.clock().and_then(|c| c.name.clone()))
+                from_a_clock
+                    .then(|| {
+                        self.schedule
+                            .as_ref()
+                            .or(job.clock())
+                            .and_then(|c| c.name.clone())
+                    })
                     .flatten()
             }),
+            schedule: self.schedule.clone(),
             execution_id: text("ce-id"),
             scheduled_at: time("ce-vssscheduledat")
                 .or_else(|| time("x-supacron-scheduled-at"))

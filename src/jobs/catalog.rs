@@ -107,6 +107,12 @@ impl Job {
     pub fn clock(self) -> Option<&'static crate::schedules::Clock> {
         crate::schedules::built_in().of(self)
     }
+
+    /// The job's cron expression in the built-in `vercel.json` (its [`Job::clock`]; read in
+    /// the clock's time zone); empty when the file does not schedule it.
+    pub fn schedule(self) -> &'static str {
+        self.clock().map_or("", |clock| clock.expression.as_str())
+    }
 }
 
 impl fmt::Display for Job {

@@ -446,6 +446,69 @@ async fn the_binary_sends_ticks_to_api_base_url_and_logs_each_answer() {
     );
 }
 
+/// Seed 002's setup: `API_BASE_URL` and `INTERNAL_API_KEY`, no `CRON_SECRET`, with the
+/// shipped `vercel.json`: the training ticks go out with the key; the jobs the deployment
+/// would refuse are left out at start, each with a warning naming what to set.
+#[tokio::test]
+async fn with_only_internal_api_key_the_training_ticks_go_out_and_the_others_are_left_out() {
+    let mut stub = StubHttp::start().await;
+    let vercel_json = repo_vercel_json();
+    let mut scheduler = Supacron::start(
+        &[
+            "scheduler",
+            "--run-on-start",
+            "--json",
+            "--vercel-json",
+            vercel_json.to_str().unwrap(),
+        ],
+        &[
+            ("API_BASE_URL", stub.url.as_str()),
+            ("INTERNAL_API_KEY", KEY),
+        ],
+    );
+    let mut paths = BTreeSet::new();
+    for i in 0..2 {
+        let request = stub.next().await;
+        assert_eq!(request.header("x-internal-api-key"), KEY);
+        assert_eq!(request.header("authorization"), "");
+        let job = Job::from_name(request.path_and_query.split('?').next().unwrap()).unwrap();
+        paths.insert(job.path());
+        request.answer(200, ok_body(job.name(), &format!("run-{i}")));
+    }
+    assert_eq!(
+        paths,
+        BTreeSet::from(["/api/training/calculate-pending", "/api/training/outcomes"])
+    );
+    for job in [Job::Outcomes, Job::Rewards] {
+        scheduler
+            .wait_for("the training answer lines", |l| {
+                l["job"] == job.name() && l["http_status"] == 200
+            })
+            .await;
+    }
+    for job in [Job::Patch, Job::Memory, Job::Schedule] {
+        let line = scheduler
+            .wait_for("a left-out warning", |l| {
+                l["job"] == job.name() && l["level"] == "WARN"
+            })
+            .await;
+        assert!(
+            line["fields"]["message"]
+                .as_str()
+                .or(line["message"].as_str())
+                .unwrap_or_default()
+                .contains("set CRON_SECRET"),
+            "{line}"
+        );
+    }
+    assert!(stub.try_next().is_none(), "no request for a job left out");
+    scheduler.terminate();
+    let status = scheduler.exit().await;
+    let output = scheduler.output();
+    assert_eq!(status.code(), Some(0), "{output}");
+    assert!(!output.contains(KEY), "the key is never logged: {output}");
+}
+
 /// End to end: `supacron serve` over a real database as the "deployment", and the scheduler
 /// with `--target` as its clock; the runs are recorded as the scheduler's.
 #[tokio::test]

@@ -28,6 +28,7 @@ const NO_FACTS: supacron::function::request::ClockFacts = supacron::function::re
     schedule_name: None,
     execution_id: None,
     scheduled_at: None,
+    schedule: None,
 };
 
 fn body(response: &FunctionResponse) -> Value {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use reqwest::Client;
 use supacron::Job;
-use supacron::cli::scheduler::{ManualClock, Runner, Scheduler, Tick};
+use supacron::cli::scheduler::{InProcessRunner, ManualClock, Runner, Scheduler, Tick};
 use supacron::cli::shutdown;
 use supacron::cli::vercel_json::{self, Source};
 use testkit::TestEnv;
@@ -324,5 +324,69 @@ async fn the_scheduler_fires_a_berlin_schedule_at_nine_local_across_daylight_sav
             (Job::Outcomes, at("2026-03-31T07:00:00Z")),
             (Job::Outcomes, at("2026-10-25T08:00:00Z")),
         ]
+    );
+}
+
+/// `supacron scheduler --vercel-json FILE` runs the jobs in-process at the file's times; the
+/// runs record the file's schedule (expression, time zone, name), not the copy built into
+/// the binary, so the missing-tick check and the status page follow the clock that runs.
+#[tokio::test]
+async fn the_in_process_scheduler_records_the_schedule_of_its_own_file() {
+    let env = TestEnv::start().await;
+    let text = r#"{"schedules": [{"name": "outcomes-berlin", "schedule": "0 9 * * *",
+                     "timezone": "Europe/Berlin", "path": "/api/training/outcomes"}]}"#;
+    let entry = vercel_json::parse(text, &Source::BuiltIn)
+        .unwrap()
+        .remove(0);
+    let slot = at("2026-12-03T08:00:00Z");
+    let runner = InProcessRunner::new(Arc::new(crate::support::front_door::config(&env, &[])));
+    runner
+        .run(Tick {
+            job: Job::Outcomes,
+            slot,
+            next_slot: None,
+            schedule: entry.clock,
+        })
+        .await;
+    let db = &env.db.client;
+    let schedule = db
+        .query_one(
+            "select schedule, timezone, schedule_name from cron_schedules where job = 'outcomes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            schedule.get::<_, String>(0),
+            schedule.get::<_, String>(1),
+            schedule.get::<_, Option<String>>(2)
+        ),
+        (
+            "0 9 * * *".to_string(),
+            "Europe/Berlin".to_string(),
+            Some("outcomes-berlin".to_string())
+        )
+    );
+    let run = db
+        .query_one(
+            "select trigger, status, schedule_name, scheduled_at from cron_runs where job = 'outcomes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            run.get::<_, String>(0),
+            run.get::<_, String>(1),
+            run.get::<_, Option<String>>(2),
+            run.get::<_, Option<DateTime<Utc>>>(3)
+        ),
+        (
+            "scheduler".to_string(),
+            "ok".to_string(),
+            Some("outcomes-berlin".to_string()),
+            Some(slot)
+        )
     );
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use supacron::cli::run::{EXIT_COMPLETED, EXIT_FAILED, EXIT_USAGE};
-use supacron::cli::scheduler::{HttpRunner, InProcessRunner, Scheduler, SystemClock};
+use supacron::cli::scheduler::{HttpRunner, InProcessRunner, Scheduler, SystemClock, can_call};
 use supacron::cli::shutdown::{self, Signals};
 use supacron::cli::{run, serve, vercel_json};
 use supacron::config::Config;
@@ -232,6 +232,25 @@ async fn scheduler_command(args: SchedulerArgs, config: &'static Config) -> u8 {
                     entry.job
                 );
             }
+            // Seed 002's setup (INTERNAL_API_KEY, no CRON_SECRET) runs the training jobs and
+            // leaves out the others, saying so; with no credential at all it does not start.
+            let (callable, uncallable): (Vec<_>, Vec<_>) = entries
+                .into_iter()
+                .partition(|entry| can_call(&config, entry.job));
+            let entries = if callable.is_empty() {
+                uncallable
+            } else {
+                for entry in uncallable {
+                    tracing::warn!(
+                        job = entry.job.name(),
+                        "{} left out: no credential to call it on the target (set CRON_SECRET, \
+                         the same value as in the deployment; INTERNAL_API_KEY is accepted by the \
+                         training jobs only)",
+                        entry.job
+                    );
+                }
+                callable
+            };
             let jobs: Vec<_> = entries.iter().map(|entry| entry.job).collect();
             let runner =
                 match HttpRunner::new(target, &jobs, &config, clock.clone(), shutdown.clone()) {

@@ -116,6 +116,13 @@ pub enum TargetError {
     Client(String),
 }
 
+/// Whether `config` holds a credential the deployed function of `job` accepts:
+/// `CRON_SECRET`, or `INTERNAL_API_KEY` for the training jobs.
+pub fn can_call(config: &Config, job: Job) -> bool {
+    config.cron_secret().is_ok()
+        || (job.accepts_internal_api_key() && config.internal_api_key().is_some())
+}
+
 #[derive(Clone, Debug)]
 enum Credential {
     CronSecret(Secret),
@@ -182,10 +189,7 @@ impl<C: Clock> HttpRunner<C> {
         let internal_api_key = config.internal_api_key().cloned();
         let mut uncovered: Vec<&str> = jobs
             .iter()
-            .filter(|job| {
-                cron_secret.is_none()
-                    && !(job.accepts_internal_api_key() && internal_api_key.is_some())
-            })
+            .filter(|job| !can_call(config, **job))
             .map(|job| job.name())
             .collect();
         uncovered.dedup();

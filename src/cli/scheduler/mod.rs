@@ -32,7 +32,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use http_runner::{AnswerTimeout, HttpRunner, RetryPolicy, TargetError};
+pub use http_runner::{AnswerTimeout, HttpRunner, RetryPolicy, TargetError, can_call};
 pub use runner::{InProcessRunner, Runner, Tick};
 
 use super::shutdown::Shutdown;
@@ -220,6 +220,7 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
                         job: entry.job,
                         slot: start,
                         next_slot: next.map(|d| d.slot),
+                        schedule: entry.clock.clone(),
                     };
                     self.fire(tick, start, start, &mut running, &mut report);
                 }
@@ -250,6 +251,7 @@ impl<C: Clock, R: Runner> Scheduler<C, R> {
                         job: entry.job,
                         slot: due.slot,
                         next_slot: next.map(|d| d.slot),
+                        schedule: entry.clock.clone(),
                     };
                     self.fire(tick, due.fires_at, now, &mut running, &mut report);
                 }

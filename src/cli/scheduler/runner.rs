@@ -24,6 +24,9 @@ pub struct Tick {
     /// The job's next tick after this one, if any: a run (with its retries) should be
     /// over by then, or that tick is skipped.
     pub next_slot: Option<DateTime<Utc>>,
+    /// The `vercel.json` entry it fires for (the scheduler's file, which may differ from
+    /// the copy built into the binary): what the run records as its schedule.
+    pub schedule: crate::schedules::Clock,
 }
 
 /// Runs one job for one tick. The run's own outcome is logged by the run itself.
@@ -51,6 +54,7 @@ impl Runner for InProcessRunner {
         async move {
             let mut request = FunctionRequest::in_process(tick.job, false, Trigger::Scheduler);
             request.scheduled_at = Some(tick.slot);
+            request.schedule = Some(tick.schedule);
             let run = handle(tick.job, request, &config);
             progress::with_progress(run, tick.job, progress::EVERY).await;
         }
