@@ -2,7 +2,8 @@
 //! 1,000,000 (and, in the full run, 10,000,000) rows (the rest `done`, older, as a queue that is never pruned looks). The time
 //! of one `claim_patch_batch` (production batch size) must stay flat, because every query
 //! of the claim reads a partial index of open jobs only. Each timed claim runs in a
-//! transaction that is rolled back, so every claim sees the same queue. The plans of the
+//! transaction that is rolled back, so every claim sees the same queue; the sizes' claims
+//! are timed in turns, so that each ratio compares claims under one machine state. The plans of the
 //! claim's statements at the large size come from `auto_explain` (the real function's
 //! plans, not a copy of its SQL).
 //!
@@ -26,24 +27,31 @@ const DUE_CONVERSATIONS: i64 = 100;
 const CLAIM: &str = "select public.claim_patch_batch('bench-scale', 60, $1)";
 const COUNT: &str = "select public.count_patch_jobs()";
 
-/// Measures and reports the scale section.
+/// Measures and reports the scale section. Every table is filled first; the claims are
+/// then timed in turns (one on each database, round after round), so the ratios compare
+/// claims made under the same machine state rather than one size minutes after another.
+/// (The 10,000,000-row ratio still moves between runs on this machine: 0.63× to 3.6×.)
 pub async fn run(options: &Options, report: &mut Report) -> Result<()> {
     let (small, large) = (options.scale_rows.0, &options.scale_rows.1);
     let largest = large.iter().copied().max().unwrap_or(small);
-    let mut results = Vec::new();
+    let mut dbs = Vec::new();
     for rows in std::iter::once(small).chain(large.iter().copied()) {
         eprintln!("scale: filling patch_jobs with {rows} rows");
         let started = Instant::now();
-        let db = filled(rows, options.scale_due).await?;
+        dbs.push((rows, filled(rows, options.scale_due).await?));
         eprintln!("scale: filled in {:.1} s", started.elapsed().as_secs_f64());
-        let claim = median_time(&db.client, CLAIM, options.claims).await?;
-        let count = median_time(&db.client, COUNT, options.claims).await?;
-        let plan = if rows == largest && rows != small {
-            Some(claim_plans(&db).await?)
+    }
+    let clients: Vec<&Client> = dbs.iter().map(|(_, db)| &db.client).collect();
+    let claims = medians_in_turns(&clients, CLAIM, options.claims).await?;
+    let counts = medians_in_turns(&clients, COUNT, options.claims).await?;
+    let mut results = Vec::new();
+    for (((rows, db), claim), count) in dbs.iter().zip(claims).zip(counts) {
+        let plan = if *rows == largest && *rows != small {
+            Some(claim_plans(db).await?)
         } else {
             None
         };
-        results.push((rows, claim, count, plan));
+        results.push((*rows, claim, count, plan));
     }
     let (small_claim, small_count) = (results[0].1, results[0].2);
     for (rows, claim, count, plan) in results {
@@ -126,20 +134,21 @@ async fn filled(rows: i64, due: i64) -> Result<TestDb> {
             set session_replication_role = origin;"#
         ))
         .await?;
-    // As a long-lived table is: vacuumed and analysed, and its pages written out. Without the
-    // checkpoint the claims were timed while PostgreSQL flushed the fill's gigabytes in the
-    // background (at 10,000,000 rows: 28.9 ms a claim against 6.7 ms after a checkpoint, psql,
-    // same machine), which is the fill's cost, not the claim's.
+    // As a long-lived table is: vacuumed and analysed, and its pages written out (a
+    // checkpoint; after the fill and its vacuum nearly every shared buffer is dirty). This
+    // alone did not steady the 10,000,000-row ratio, nor did timing in turns (`run`;
+    // docs/performance.md, "Looked into on 2026-12-04").
     // (One statement each: VACUUM cannot run in a multi-statement query.)
     db.client.batch_execute("vacuum analyze patch_jobs").await?;
     db.client.batch_execute("checkpoint").await?;
     Ok(db)
 }
 
-/// The median time of `sql` over `n` runs, each in a transaction rolled back, after two
-/// untimed runs (the first call of a PL/pgSQL function on a connection plans it).
-async fn median_time(client: &Client, sql: &str, n: usize) -> Result<Duration> {
-    let statement = client.prepare(sql).await?;
+/// The median time of `sql` on each of `clients` over `n` runs, each in a transaction
+/// rolled back, taken in turns (one run on each client per round, each round starting at
+/// the next client), after two untimed
+/// rounds (the first call of a PL/pgSQL function on a connection plans it).
+async fn medians_in_turns(clients: &[&Client], sql: &str, n: usize) -> Result<Vec<Duration>> {
     let params: Vec<i32> = if sql.contains("$1") {
         vec![batch() as i32]
     } else {
@@ -149,19 +158,33 @@ async fn median_time(client: &Client, sql: &str, n: usize) -> Result<Duration> {
         .iter()
         .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
         .collect();
-    let mut times = Vec::new();
+    let mut statements = Vec::new();
+    for client in clients {
+        statements.push(client.prepare(sql).await?);
+    }
+    let mut times = vec![Vec::new(); clients.len()];
     for i in 0..n + 2 {
-        client.batch_execute("begin").await?;
-        let started = Instant::now();
-        client.query_one(&statement, &params).await?;
-        let elapsed = started.elapsed();
-        client.batch_execute("rollback").await?;
-        if i >= 2 {
-            times.push(elapsed);
+        // Each round starts at the next client, so none always follows the same one.
+        for k in 0..clients.len() {
+            let c = (i + k) % clients.len();
+            let (client, statement, times) = (clients[c], &statements[c], &mut times[c]);
+            client.batch_execute("begin").await?;
+            let started = Instant::now();
+            client.query_one(statement, &params).await?;
+            let elapsed = started.elapsed();
+            client.batch_execute("rollback").await?;
+            if i >= 2 {
+                times.push(elapsed);
+            }
         }
     }
-    times.sort();
-    Ok(times[times.len() / 2])
+    Ok(times
+        .into_iter()
+        .map(|mut times| {
+            times.sort();
+            times[times.len() / 2]
+        })
+        .collect())
 }
 
 /// The plans of the claim's statements, from `auto_explain` on a connection of its own.
