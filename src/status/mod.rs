@@ -62,8 +62,9 @@ pub struct JobSummary {
     pub last_expected_tick: Option<DateTime<Utc>>,
     /// No scheduled run started for that tick.
     pub last_tick_missing: bool,
-    /// The schedule's time zone (`UTC` for crons; a Vercel schedule's `timezone`), from the
-    /// `vercel.json` this function was built with.
+    /// The schedule's time zone (`UTC` for crons; a Vercel schedule's `timezone`): the one
+    /// the job's runs recorded (`cron_schedules`), else the `vercel.json` this function was
+    /// built with.
     #[serde(default)]
     pub timezone: Option<String>,
 }
@@ -174,7 +175,11 @@ impl Report {
             "p_memory_min_new": memory_min_new,
         });
         let mut report: Report = db.rpc("status_report", &args).await?;
-        for summary in &mut report.cron_run_summary {
+        for summary in report
+            .cron_run_summary
+            .iter_mut()
+            .filter(|summary| summary.timezone.is_none())
+        {
             summary.timezone = Job::from_name(&summary.job)
                 .and_then(Job::clock)
                 .map(|clock| clock.timezone.clone());

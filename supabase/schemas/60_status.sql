@@ -369,8 +369,10 @@ $$;
 comment on function public.llm_spend_at(timestamptz, text[]) is
     'Per LLM job: calls and tokens over 24 hours, and today''s daily-budget ledger.';
 
--- The status function's single round trip: both views at p_now, the latest dead patch jobs,
--- what each LLM job spent (llm_spend_at), and (for the HTML page) every non-dry run of the last 24 hours as [job, started_at, status].
+-- The status function's single round trip: both views at p_now (each job's summary with the
+-- time zone its runs recorded in cron_schedules, for showing its ticks), the latest dead patch
+-- jobs, what each LLM job spent (llm_spend_at), and (for the HTML page) every non-dry run of
+-- the last 24 hours as [job, started_at, status].
 create or replace function public.status_report(
     p_now timestamptz default null,
     p_dead_limit integer default 10,
@@ -388,8 +390,12 @@ begin
     return (
     select jsonb_build_object(
             'generated_at', coalesce(p_now, now()),
-            'cron_run_summary', coalesce((select jsonb_agg(to_jsonb(s) order by s.job)
-                                          from public.cron_run_summary_at(p_now) s), '[]'::jsonb),
+            'cron_run_summary', coalesce((select jsonb_agg(to_jsonb(s)
+                                                           || jsonb_build_object('timezone', cs.timezone)
+                                                           order by s.job)
+                                          from public.cron_run_summary_at(p_now) s
+                                          left join public.cron_schedules cs on cs.job = s.job),
+                                         '[]'::jsonb),
             'queue_health', coalesce((select jsonb_agg(to_jsonb(q))
                                       from public.queue_health_at(p_now, p_memory_min_new) q), '[]'::jsonb),
             'llm_spend', public.llm_spend_at(p_now),

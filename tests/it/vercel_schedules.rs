@@ -389,4 +389,18 @@ async fn the_in_process_scheduler_records_the_schedule_of_its_own_file() {
             Some(slot)
         )
     );
+    // The status report shows its ticks in the zone the runs recorded (the built-in copy
+    // says UTC for outcomes); a job whose runs recorded nothing new keeps UTC.
+    let report = supacron::status::Report::fetch(&crate::support::patch::supabase(&env), false, 5)
+        .await
+        .unwrap();
+    let zone = |job: &str| {
+        report
+            .cron_run_summary
+            .iter()
+            .find(|s| s.job == job)
+            .and_then(|s| s.timezone.clone())
+    };
+    assert_eq!(zone("outcomes").as_deref(), Some("Europe/Berlin"));
+    assert_eq!(zone("patch").as_deref(), Some("UTC"));
 }
