@@ -100,8 +100,8 @@ impl RunContext {
 ///
 /// A busy run's `cron_runs` row is `running` from `begin_cron_run` until `finish_cron_run`
 /// writes one of these; an idle run's row is written `ok` at once by `begin_cron_run` (see
-/// [`crate::function::record`]). A row left `running` past `maxDuration` is set to `error`
-/// by the job's next run. The table's CHECK lists the same names.
+/// [`crate::function::record`]). A row left `running` 60 s past its deadline (`maxDuration`,
+/// or the run's longer time budget) is set to `error` by the job's next run. The table's CHECK lists the same names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {

@@ -10,7 +10,7 @@
 use crate::Job;
 
 /// The name of the latest migration this binary's SQL calls were written against.
-pub const SCHEMA_VERSION: &str = "20261204011000_status_timezone";
+pub const SCHEMA_VERSION: &str = "20261204012000_run_deadline_wording";
 
 /// One column of an app table that a job reads or writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

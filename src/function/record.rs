@@ -2,8 +2,9 @@
 //! configuration checks leaves exactly one `cron_runs` row (SQL:
 //! `supabase/schemas/20_run_history.sql`).
 //!
-//! [`Recorder::begin`] opens the run (`begin_cron_run`): it keeps `cron_schedules` current,
-//! marks the job's unfinished runs past `maxDuration` as `error`, and counts the job's
+//! [`Recorder::begin`] opens the run (`begin_cron_run`): it keeps `cron_schedules` current
+//! (runs started by a clock only), marks the job's unfinished runs 60 s past their deadline
+//! (`maxDuration`, or a longer time budget) as `error`, and counts the job's
 //! pending work. When there is none (most cron ticks), that same request records the run as
 //! finished with the job's idle answer ([`crate::jobs::IdleCheck`]), and the job's code does
 //! not run: an idle tick costs one request. Otherwise the run's row is `running` from its
@@ -29,7 +30,7 @@ use uuid::Uuid;
 
 use super::request::ClockFacts;
 use crate::config::Config;
-use crate::invocation::{RunContext, RunFailure, RunStatus, RunSummary};
+use crate::invocation::{RunContext, RunFailure, RunStatus, RunSummary, Trigger};
 use crate::jobs::IdleCheck;
 use crate::supabase::Supabase;
 
@@ -65,7 +66,14 @@ impl<'a> Recorder<'a> {
     /// The arguments every write takes: the job's clock and what the clock said.
     fn clock_args(&self) -> Map<String, Value> {
         let job = self.ctx.job;
-        let clock = self.facts.schedule.as_ref().or(job.clock());
+        // Only a clock's run says what the schedule is: a manual one (curl, `supacron run`,
+        // the console's run-now, `supacron serve`) leaves `cron_schedules` as the clock that
+        // runs the job last wrote it (the in-process scheduler's file may differ from the
+        // built-in copy).
+        let clock = match self.ctx.trigger {
+            Trigger::Manual => None,
+            _ => self.facts.schedule.as_ref().or(job.clock()),
+        };
         let args = json!({
             "p_schedule": clock.map(|c| c.expression.as_str()),
             "p_timezone": clock.map(|c| c.timezone.as_str()),

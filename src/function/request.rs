@@ -146,21 +146,17 @@ impl FunctionRequest {
                 .and_then(|v| DateTime::parse_from_rfc3339(v.trim()).ok())
                 .map(|t| t.with_timezone(&Utc))
         };
-        let from_a_clock = matches!(
-            self.trigger(),
-            Trigger::VercelCron | Trigger::VercelSchedule | Trigger::Scheduler
-        );
+        // The name of the schedule that fired the run: the in-process scheduler's entry, or
+        // for Vercel's clock the built-in one (another scheduler's `?scheduled=1` may follow
+        // a file of its own, so its run gets no name).
+        let entry = match (&self.schedule, self.trigger()) {
+            (Some(entry), _) => Some(entry),
+            (None, Trigger::VercelCron | Trigger::VercelSchedule) => job.clock(),
+            (None, _) => None,
+        };
         ClockFacts {
-            schedule_name: text("ce-vssschedulename").or_else(|| {
-                from_a_clock
-                    .then(|| {
-                        self.schedule
-                            .as_ref()
-                            .or(job.clock())
-                            .and_then(|c| c.name.clone())
-                    })
-                    .flatten()
-            }),
+            schedule_name: text("ce-vssschedulename")
+                .or_else(|| entry.and_then(|c| c.name.clone())),
             schedule: self.schedule.clone(),
             execution_id: text("ce-id"),
             scheduled_at: time("ce-vssscheduledat")

@@ -40,7 +40,7 @@ immutable
 security invoker
 set search_path = public, pg_temp
 as $$
-    select '20261204011000_status_timezone'::text;
+    select '20261204012000_run_deadline_wording'::text;
 $$;
 
 comment on function public.supacron_schema_version() is

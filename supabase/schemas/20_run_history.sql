@@ -432,7 +432,8 @@ begin
     set status = 'error',
         finished_at = coalesce(deadline_at, started_at + make_interval(secs => v_max)),
         error = format('the run''s end was never recorded within %s + 60 s: it was killed '
-                       'at maxDuration, the process died, or it answered but could not write its end '
+                       '(Vercel stops a function at maxDuration), the process died, or it answered '
+                       'but could not write its end '
                        '(Supabase unreachable); its answer and counts are in the function''s log line '
                        'for its run_id',
                        case when deadline_at is null
@@ -441,6 +442,7 @@ begin
                             else format('its time budget (%s s)',
                                         round(extract(epoch from deadline_at - started_at))) end)
     where job = p_job and status = 'running'
+      and started_at < p_now - interval '60 seconds'  -- implied (deadline >= start): the index's range
       and coalesce(deadline_at, started_at + make_interval(secs => v_max))
           < p_now - interval '60 seconds';
     perform set_config('synchronous_commit', 'off', true);
@@ -566,8 +568,12 @@ begin
              case when v_idle then coalesce(p_idle -> 'counts', '{}') else '{}' end,
              p_schedule_name, p_execution_id, p_scheduled_at,
              case when v_idle is not true and p_budget_secs is not null
-                  then v_now + make_interval(secs => greatest(p_budget_secs,
-                                                              coalesce(p_max_duration_secs, 0)))
+                  then v_now + make_interval(secs => greatest(
+                      p_budget_secs,
+                      coalesce(p_max_duration_secs,
+                               (select s.max_duration_secs from public.cron_schedules s
+                                where s.job = p_job),
+                               300)))
              end)
         on conflict (job, execution_id) where execution_id is not null and status <> 'duplicate'
         do nothing

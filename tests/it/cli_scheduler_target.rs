@@ -509,6 +509,56 @@ async fn with_only_internal_api_key_the_training_ticks_go_out_and_the_others_are
     assert!(!output.contains(KEY), "the key is never logged: {output}");
 }
 
+/// Two set-ups the scheduler cannot honour stop it at start, saying why: a `CRON_SECRET`
+/// that is set but unusable (too short), even beside a valid `INTERNAL_API_KEY`; and a file
+/// whose every job is a private function target, which `--target` cannot call.
+#[tokio::test]
+async fn an_unusable_secret_or_only_private_jobs_stop_the_target_scheduler_at_start() {
+    let vercel_json = repo_vercel_json();
+    let mut short = Supacron::start(
+        &[
+            "scheduler",
+            "--json",
+            "--target",
+            "https://my-app.vercel.app",
+            "--vercel-json",
+            vercel_json.to_str().unwrap(),
+        ],
+        &[("CRON_SECRET", "short"), ("INTERNAL_API_KEY", KEY)],
+    );
+    let status = short.exit().await;
+    let output = short.output();
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(output.contains("CRON_SECRET"), "{output}");
+    assert!(!output.contains("ticks are requests"), "{output}");
+
+    let dir = std::env::temp_dir().join(format!("supacron-private-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("vercel.json");
+    std::fs::write(
+        &file,
+        r#"{"schedules": [{"name": "cron-memory", "schedule": "*/10 * * * *", "function": "api/cron/memory"}],
+            "functions": {"api/cron/memory.rs": {"maxDuration": 300, "experimentalTriggers": [{"type": "schedule/v1beta"}]}}}"#,
+    )
+    .unwrap();
+    let mut private = Supacron::start(
+        &[
+            "scheduler",
+            "--json",
+            "--target",
+            "https://my-app.vercel.app",
+            "--vercel-json",
+            file.to_str().unwrap(),
+        ],
+        &[("CRON_SECRET", SECRET)],
+    );
+    let status = private.exit().await;
+    let output = private.output();
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(output.contains("nothing to call"), "{output}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// End to end: `supacron serve` over a real database as the "deployment", and the scheduler
 /// with `--target` as its clock; the runs are recorded as the scheduler's.
 #[tokio::test]

@@ -389,6 +389,29 @@ async fn the_in_process_scheduler_records_the_schedule_of_its_own_file() {
             Some(slot)
         )
     );
+    // A manual run (curl, `supacron run`, the console) leaves the clock's schedule alone.
+    let manual = supacron::function::FunctionRequest::in_process(
+        Job::Outcomes,
+        false,
+        supacron::invocation::Trigger::Manual,
+    );
+    let config = crate::support::front_door::config(&env, &[]);
+    assert_eq!(
+        supacron::function::handle(Job::Outcomes, manual, &config)
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    let after: String = db
+        .query_one(
+            "select schedule || ' ' || timezone from cron_schedules where job = 'outcomes'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(after, "0 9 * * * Europe/Berlin");
     // The status report shows its ticks in the zone the runs recorded (the built-in copy
     // says UTC for outcomes); a job whose runs recorded nothing new keeps UTC.
     let report = supacron::status::Report::fetch(&crate::support::patch::supabase(&env), false, 5)

@@ -232,6 +232,19 @@ async fn scheduler_command(args: SchedulerArgs, config: &'static Config) -> u8 {
                     entry.job
                 );
             }
+            if entries.is_empty() {
+                return fail(
+                    "every scheduled job is a Vercel Schedules function target: --target has \
+                     nothing to call (leave them to Vercel, or run the scheduler without \
+                     --target and API_BASE_URL to run them in this process)",
+                );
+            }
+            // A CRON_SECRET that is set but unusable is a mistake to fix, not a missing one.
+            if let Err(error) = config.cron_secret()
+                && !error.invalid.is_empty()
+            {
+                return fail(&error.to_string());
+            }
             // Seed 002's setup (INTERNAL_API_KEY, no CRON_SECRET) runs the training jobs and
             // leaves out the others, saying so; with no credential at all it does not start.
             let (callable, uncallable): (Vec<_>, Vec<_>) = entries
