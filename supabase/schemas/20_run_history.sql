@@ -346,9 +346,10 @@ comment on function public.cron_previous_tick(text, timestamptz, text) is
     'The latest tick <= p_at of a 5-field cron expression read on the wall clock of time zone p_tz.';
 
 -- The schedules the status page checks ticks against. Seeded with vercel.json's values; every
--- run of a function writes its own (the vercel.json built into it: src/schedules.rs), with the
--- schedule's time zone, jitter and name, so a changed schedule reaches this table with the
--- first run after the deployment.
+-- run a clock started writes its own (the vercel.json built into the function:
+-- src/schedules.rs, or the file `supacron scheduler` read; manual runs write nothing), with
+-- the schedule's time zone, jitter and name, so a changed schedule reaches this table with
+-- the first scheduled run after the deployment.
 -- tick_grace: how late a tick may start before it counts as missing. Vercel Pro starts crons
 -- within the minute; on Hobby (±59 min) set it to '1 hour'. Runs never overwrite it.
 create table if not exists public.cron_schedules (
